@@ -1,0 +1,346 @@
+//! Broker configuration: `broker.toml` with Kafka's key names as TOML dotted keys.
+//!
+//! The file is flattened to `a.b.c` names first, so `log.retention.ms = 1` and
+//! `[log] retention.ms = 1` mean the same thing; every name must be known.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use shard_log::{FlushMode, LogConfig};
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The path given.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML.
+    #[error("config file is not valid TOML: {0}")]
+    Syntax(String),
+    /// A key is unknown or has a value of the wrong type.
+    #[error("{0}")]
+    Invalid(String),
+    /// A key has a value out of range.
+    #[error("invalid value for `{key}`: {reason}")]
+    Value {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Durability policy as written in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlushPolicy {
+    /// Acknowledge after fsync (group commit).
+    Fsync,
+    /// Acknowledge once in the OS page cache.
+    PageCache,
+}
+
+/// The broker's settings. Field docs are in `config/broker.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[allow(missing_docs)]
+pub struct BrokerConfig {
+    #[serde(rename = "listeners")]
+    pub listeners: String,
+    #[serde(rename = "advertised.listeners")]
+    pub advertised_listeners: String,
+    #[serde(rename = "socket.request.max.bytes")]
+    pub socket_request_max_bytes: u32,
+    #[serde(rename = "node.id")]
+    pub node_id: i32,
+    #[serde(rename = "log.dir")]
+    pub log_dir: PathBuf,
+    #[serde(rename = "log.flush.mode")]
+    pub log_flush_mode: FlushPolicy,
+    #[serde(rename = "log.flush.interval.ms")]
+    pub log_flush_interval_ms: u64,
+    #[serde(rename = "log.segment.bytes")]
+    pub log_segment_bytes: u64,
+    #[serde(rename = "log.roll.ms")]
+    pub log_roll_ms: i64,
+    #[serde(rename = "log.retention.ms")]
+    pub log_retention_ms: i64,
+    #[serde(rename = "log.retention.bytes")]
+    pub log_retention_bytes: i64,
+    #[serde(rename = "log.retention.check.interval.ms")]
+    pub log_retention_check_interval_ms: u64,
+    #[serde(rename = "log.index.interval.bytes")]
+    pub log_index_interval_bytes: u32,
+    #[serde(rename = "log.index.size.max.bytes")]
+    pub log_index_size_max_bytes: u32,
+    #[serde(rename = "message.max.bytes")]
+    pub message_max_bytes: u32,
+    #[serde(rename = "auto.create.topics.enable")]
+    pub auto_create_topics_enable: bool,
+    #[serde(rename = "num.partitions")]
+    pub num_partitions: i32,
+    /// Keys present in the file (to tell static settings from defaults in DescribeConfigs).
+    #[serde(skip)]
+    pub explicit_keys: Vec<String>,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        let log = LogConfig::default();
+        Self {
+            listeners: "127.0.0.1:9092".into(),
+            advertised_listeners: String::new(),
+            socket_request_max_bytes: 100 * 1024 * 1024,
+            node_id: 1,
+            log_dir: PathBuf::from("./data"),
+            log_flush_mode: FlushPolicy::Fsync,
+            log_flush_interval_ms: 1000,
+            log_segment_bytes: log.segment_bytes,
+            log_roll_ms: log.segment_ms,
+            log_retention_ms: log.retention_ms,
+            log_retention_bytes: log.retention_bytes,
+            log_retention_check_interval_ms: 300_000,
+            log_index_interval_bytes: log.index_interval_bytes,
+            log_index_size_max_bytes: log.index_max_bytes,
+            message_max_bytes: log.max_message_bytes,
+            auto_create_topics_enable: true,
+            num_partitions: 1,
+            explicit_keys: Vec::new(),
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    /// Parses and validates config text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax(e.to_string()))?;
+        let mut flat = BTreeMap::new();
+        flatten("", toml::Value::Table(table), &mut flat);
+        Self::from_flat(flat)
+    }
+
+    /// Builds a config from `dotted.key -> value` pairs (the file, flattened).
+    pub fn from_flat(flat: BTreeMap<String, toml::Value>) -> Result<Self, ConfigError> {
+        let explicit_keys: Vec<String> = flat.keys().cloned().collect();
+        let mut table = toml::Table::new();
+        for (k, v) in flat {
+            table.insert(k, v);
+        }
+        let mut config = BrokerConfig::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.explicit_keys = explicit_keys;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        parse_listener(&self.listeners).map_err(|reason| ConfigError::Value { key: "listeners", reason })?;
+        if !self.advertised_listeners.is_empty() {
+            parse_host_port(&self.advertised_listeners).map_err(|reason| ConfigError::Value {
+                key: "advertised.listeners",
+                reason,
+            })?;
+        }
+        let check = |ok: bool, key: &'static str, reason: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(ConfigError::Value {
+                    key,
+                    reason: reason.into(),
+                })
+            }
+        };
+        check(
+            self.socket_request_max_bytes >= 1024,
+            "socket.request.max.bytes",
+            "must be at least 1024",
+        )?;
+        check(self.node_id >= 0, "node.id", "must be >= 0")?;
+        check(self.log_flush_interval_ms >= 1, "log.flush.interval.ms", "must be >= 1")?;
+        check(self.log_segment_bytes >= 14, "log.segment.bytes", "must be >= 14")?;
+        check(
+            self.log_segment_bytes <= i32::MAX as u64,
+            "log.segment.bytes",
+            "must be <= 2147483647",
+        )?;
+        check(self.log_roll_ms >= 1, "log.roll.ms", "must be >= 1")?;
+        check(self.log_retention_ms >= -1, "log.retention.ms", "must be >= -1")?;
+        check(self.log_retention_bytes >= -1, "log.retention.bytes", "must be >= -1")?;
+        check(
+            self.log_retention_check_interval_ms >= 1,
+            "log.retention.check.interval.ms",
+            "must be >= 1",
+        )?;
+        check(self.log_index_interval_bytes >= 1, "log.index.interval.bytes", "must be >= 1")?;
+        check(self.log_index_size_max_bytes >= 4096, "log.index.size.max.bytes", "must be >= 4096")?;
+        check(self.message_max_bytes >= 64, "message.max.bytes", "must be >= 64")?;
+        check(self.num_partitions >= 1, "num.partitions", "must be >= 1")?;
+        Ok(())
+    }
+
+    /// The address to bind.
+    pub fn listen_addr(&self) -> SocketAddr {
+        // Validated in `validate`.
+        parse_listener(&self.listeners).unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 9092)))
+    }
+
+    /// Host and port clients are told to use, given the address actually bound.
+    pub fn advertised(&self, bound: SocketAddr) -> (String, i32) {
+        if self.advertised_listeners.is_empty() {
+            return (bound.ip().to_string(), i32::from(bound.port()));
+        }
+        parse_host_port(&self.advertised_listeners).unwrap_or((bound.ip().to_string(), i32::from(bound.port())))
+    }
+
+    /// Broker-level log settings (topic configs override them).
+    pub fn log_defaults(&self) -> LogConfig {
+        LogConfig {
+            segment_bytes: self.log_segment_bytes,
+            segment_ms: self.log_roll_ms,
+            retention_ms: self.log_retention_ms,
+            retention_bytes: self.log_retention_bytes,
+            max_message_bytes: self.message_max_bytes,
+            index_interval_bytes: self.log_index_interval_bytes,
+            index_max_bytes: self.log_index_size_max_bytes,
+            flush: match self.log_flush_mode {
+                FlushPolicy::Fsync => FlushMode::Fsync,
+                FlushPolicy::PageCache => FlushMode::PageCache {
+                    interval_ms: self.log_flush_interval_ms,
+                },
+            },
+        }
+    }
+
+    /// Every setting as (Kafka name, value as text), for DescribeConfigs on the BROKER resource.
+    pub fn entries(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("listeners", self.listeners.clone()),
+            ("advertised.listeners", self.advertised_listeners.clone()),
+            ("socket.request.max.bytes", self.socket_request_max_bytes.to_string()),
+            ("node.id", self.node_id.to_string()),
+            ("log.dir", self.log_dir.display().to_string()),
+            (
+                "log.flush.mode",
+                match self.log_flush_mode {
+                    FlushPolicy::Fsync => "fsync",
+                    FlushPolicy::PageCache => "page_cache",
+                }
+                .into(),
+            ),
+            ("log.flush.interval.ms", self.log_flush_interval_ms.to_string()),
+            ("log.segment.bytes", self.log_segment_bytes.to_string()),
+            ("log.roll.ms", self.log_roll_ms.to_string()),
+            ("log.retention.ms", self.log_retention_ms.to_string()),
+            ("log.retention.bytes", self.log_retention_bytes.to_string()),
+            ("log.retention.check.interval.ms", self.log_retention_check_interval_ms.to_string()),
+            ("log.index.interval.bytes", self.log_index_interval_bytes.to_string()),
+            ("log.index.size.max.bytes", self.log_index_size_max_bytes.to_string()),
+            ("message.max.bytes", self.message_max_bytes.to_string()),
+            ("auto.create.topics.enable", self.auto_create_topics_enable.to_string()),
+            ("num.partitions", self.num_partitions.to_string()),
+        ]
+    }
+}
+
+fn flatten(prefix: &str, value: toml::Value, out: &mut BTreeMap<String, toml::Value>) {
+    match value {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() { k } else { format!("{prefix}.{k}") };
+                flatten(&key, v, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_string(), other);
+        }
+    }
+}
+
+fn parse_listener(s: &str) -> Result<SocketAddr, String> {
+    let (host, port) = parse_host_port(s)?;
+    let ip = if host == "localhost" { "127.0.0.1".to_string() } else { host };
+    format!("{ip}:{port}")
+        .parse::<SocketAddr>()
+        .or_else(|_| format!("[{ip}]:{port}").parse::<SocketAddr>())
+        .map_err(|_| format!("`{s}` is not an IP address and port"))
+}
+
+fn parse_host_port(s: &str) -> Result<(String, i32), String> {
+    let rest = s.strip_prefix("PLAINTEXT://").unwrap_or(s);
+    let (host, port) = rest.rsplit_once(':').ok_or_else(|| format!("`{s}` is not host:port"))?;
+    let port: u16 = port.parse().map_err(|_| format!("`{port}` is not a port number"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(format!("`{s}` has no host"));
+    }
+    Ok((host.to_string(), i32::from(port)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = BrokerConfig::parse("").expect("defaults");
+        assert_eq!(c.listen_addr(), "127.0.0.1:9092".parse().expect("addr"));
+        assert_eq!(c.log_dir, PathBuf::from("./data"));
+        assert_eq!(c.log_flush_mode, FlushPolicy::Fsync);
+    }
+
+    #[test]
+    fn dotted_keys_and_tables_are_the_same() {
+        let a = BrokerConfig::parse("log.retention.ms = 5").expect("a");
+        let b = BrokerConfig::parse("[log]\nretention.ms = 5").expect("b");
+        assert_eq!(a.log_retention_ms, 5);
+        assert_eq!(b.log_retention_ms, 5);
+    }
+
+    #[test]
+    fn unknown_key_is_refused_by_name() {
+        let e = BrokerConfig::parse("log.retention.minutes = 5").expect_err("unknown");
+        assert!(e.to_string().contains("log.retention.minutes"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_and_range_are_refused() {
+        let e = BrokerConfig::parse("num.partitions = \"x\"").expect_err("type");
+        assert!(e.to_string().contains("num.partitions") || e.to_string().contains("integer"), "{e}");
+        let e = BrokerConfig::parse("num.partitions = 0").expect_err("range");
+        assert!(e.to_string().contains("num.partitions"), "{e}");
+        let e = BrokerConfig::parse("log.flush.mode = \"sometimes\"").expect_err("enum");
+        assert!(e.to_string().contains("sometimes"), "{e}");
+        let e = BrokerConfig::parse("listeners = \"nowhere\"").expect_err("listener");
+        assert!(e.to_string().contains("listeners"), "{e}");
+    }
+
+    #[test]
+    fn shipped_config_file_parses_to_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/broker.toml");
+        let c = BrokerConfig::load(&path).expect("shipped config");
+        let d = BrokerConfig::default();
+        assert_eq!(c.entries(), d.entries());
+    }
+
+    #[test]
+    fn advertised_defaults_to_bound_address() {
+        let c = BrokerConfig::parse("advertised.listeners = \"PLAINTEXT://kafka.example:19092\"").expect("adv");
+        assert_eq!(c.advertised("127.0.0.1:1".parse().expect("addr")), ("kafka.example".into(), 19092));
+    }
+}

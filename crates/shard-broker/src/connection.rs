@@ -1,0 +1,80 @@
+//! One client connection.
+//!
+//! Requests are read and *dispatched* strictly in order (so two produce requests on one
+//! connection append in order), but a dispatched request may finish later (waiting for an fsync
+//! or a long-poll fetch). Finished replies are written in request order by a writer task, so a
+//! pipelining producer gets group commit across its in-flight requests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::Broker;
+use crate::handlers::{self, Reply};
+
+/// Requests dispatched but not yet answered, per connection (Kafka clients pipeline at most 5
+/// by default; the bound applies back-pressure to misbehaving ones).
+const MAX_IN_FLIGHT: usize = 64;
+
+/// Serves one connection until the peer closes it, it breaks the protocol, or shutdown.
+pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, shutdown: CancellationToken) {
+    let _ = stream.set_nodelay(true);
+    let (read_half, mut write_half) = stream.into_split();
+    let codec = LengthDelimitedCodec::builder()
+        .length_field_length(4)
+        .max_frame_length(broker.config.socket_request_max_bytes as usize)
+        .new_codec();
+    let mut frames = FramedRead::new(read_half, codec);
+    let (tx, mut rx) = mpsc::channel::<Reply>(MAX_IN_FLIGHT);
+
+    let writer = tokio::spawn(async move {
+        while let Some(reply) = rx.recv().await {
+            let bytes = match reply {
+                Reply::Now(bytes) => Some(bytes),
+                Reply::Later(fut) => fut.await,
+                Reply::Nothing => None,
+                Reply::Close(_) => break,
+            };
+            if let Some(bytes) = bytes
+                && write_half.write_all(&bytes).await.is_err()
+            {
+                break;
+            }
+        }
+        let _ = write_half.shutdown().await;
+    });
+
+    loop {
+        let frame = tokio::select! {
+            frame = frames.next() => frame,
+            _ = shutdown.cancelled() => break,
+        };
+        let frame = match frame {
+            None => break,
+            Some(Ok(frame)) => frame.freeze(),
+            Some(Err(e)) => {
+                tracing::warn!(%peer, reason = %e, "closing connection: unreadable request frame");
+                break;
+            }
+        };
+        let reply = handlers::dispatch(&broker, frame).await;
+        if let Reply::Close(reason) = &reply {
+            tracing::warn!(%peer, %reason, "closing connection: malformed request");
+            let _ = tx.send(reply).await;
+            break;
+        }
+        if tx.send(reply).await.is_err() {
+            break;
+        }
+    }
+    // Let the writer finish every reply already dispatched (graceful shutdown included).
+    drop(tx);
+    let _ = writer.await;
+    tracing::debug!(%peer, "connection closed");
+}

@@ -1,0 +1,104 @@
+//! Metadata (3): brokers, and topics with this broker leading every partition.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use uuid::Uuid;
+
+use super::{Ctx, s, topic_error_code};
+use crate::topics::{Topic, TopicError};
+
+/// Leader epoch reported for every partition: a single broker never changes leader.
+pub const LEADER_EPOCH: i32 = 0;
+
+/// "Authorized operations not requested" marker.
+const OPS_NOT_REQUESTED: i32 = i32::MIN;
+
+/// Answers Metadata.
+pub fn handle(ctx: &Ctx, req: MetadataRequest) -> MetadataResponse {
+    let b = &ctx.broker;
+    let node = BrokerId(b.node_id());
+    let broker = MetadataResponseBroker::default()
+        .with_node_id(node)
+        .with_host(s(b.advertised_host.clone()))
+        .with_port(b.advertised_port);
+    // v0 used an empty list for "all topics"; v1+ uses null.
+    let all = req.topics.is_none() || (ctx.version == 0 && req.topics.as_ref().is_some_and(|t| t.is_empty()));
+    let topics = if all {
+        b.topics.list().iter().map(|t| topic_entry(ctx, t)).collect()
+    } else {
+        let auto_create = b.config.auto_create_topics_enable && (ctx.version < 4 || req.allow_auto_topic_creation);
+        req.topics
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| match t.name {
+                Some(name) => lookup_by_name(ctx, &name, auto_create),
+                None => lookup_by_id(ctx, t.topic_id),
+            })
+            .collect()
+    };
+    MetadataResponse::default()
+        .with_brokers(vec![broker])
+        .with_cluster_id(Some(s(b.cluster_id.clone())))
+        .with_controller_id(node)
+        .with_topics(topics)
+        .with_cluster_authorized_operations(OPS_NOT_REQUESTED)
+}
+
+fn lookup_by_name(ctx: &Ctx, name: &TopicName, auto_create: bool) -> MetadataResponseTopic {
+    let b = &ctx.broker;
+    if let Some(topic) = b.topics.get(name) {
+        return topic_entry(ctx, &topic);
+    }
+    let error = |code: i16| {
+        MetadataResponseTopic::default()
+            .with_name(Some(name.clone()))
+            .with_error_code(code)
+            .with_topic_authorized_operations(OPS_NOT_REQUESTED)
+    };
+    if !auto_create {
+        return error(ResponseError::UnknownTopicOrPartition.code());
+    }
+    match tokio::task::block_in_place(|| b.topics.create(name, -1, -1, Default::default())) {
+        Ok(topic) => topic_entry(ctx, &topic),
+        // Lost a race with another creator: answer with the existing topic.
+        Err(TopicError::AlreadyExists(_)) => b
+            .topics
+            .get(name)
+            .map(|t| topic_entry(ctx, &t))
+            .unwrap_or_else(|| error(ResponseError::LeaderNotAvailable.code())),
+        Err(TopicError::Reserved(_)) => error(ResponseError::UnknownTopicOrPartition.code()),
+        Err(e) => error(topic_error_code(&e)),
+    }
+}
+
+fn lookup_by_id(ctx: &Ctx, id: Uuid) -> MetadataResponseTopic {
+    match ctx.broker.topics.get_by_id(&id) {
+        Some(topic) => topic_entry(ctx, &topic),
+        None => MetadataResponseTopic::default()
+            .with_topic_id(id)
+            .with_error_code(ResponseError::UnknownTopicId.code())
+            .with_topic_authorized_operations(OPS_NOT_REQUESTED),
+    }
+}
+
+fn topic_entry(ctx: &Ctx, topic: &Arc<Topic>) -> MetadataResponseTopic {
+    let node = BrokerId(ctx.broker.node_id());
+    let partitions = (0..topic.partition_count())
+        .map(|p| {
+            MetadataResponsePartition::default()
+                .with_partition_index(p)
+                .with_leader_id(node)
+                .with_leader_epoch(LEADER_EPOCH)
+                .with_replica_nodes(vec![node])
+                .with_isr_nodes(vec![node])
+        })
+        .collect();
+    MetadataResponseTopic::default()
+        .with_name(Some(TopicName(s(topic.name.clone()))))
+        .with_topic_id(topic.id)
+        .with_partitions(partitions)
+        .with_topic_authorized_operations(OPS_NOT_REQUESTED)
+}

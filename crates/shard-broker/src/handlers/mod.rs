@@ -1,0 +1,147 @@
+//! Request dispatch: one module per Kafka API.
+
+mod api_versions;
+mod create_partitions;
+mod create_topics;
+mod delete_topics;
+mod describe_cluster;
+mod describe_configs;
+mod describe_topic_partitions;
+mod errors;
+mod fetch;
+mod find_coordinator;
+mod incremental_alter_configs;
+mod init_producer_id;
+mod list_offsets;
+pub(crate) mod metadata;
+mod produce;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use shard_protocol::{RequestPrefix, decode_request_header, encode_error_only_response, encode_response, served_range};
+
+use crate::broker::Broker;
+
+pub use errors::{log_error_code, topic_error_code};
+
+/// A reply that is computed after the request was dispatched.
+pub type LaterReply = Pin<Box<dyn Future<Output = Option<Bytes>> + Send>>;
+
+/// What the connection does after dispatching a request.
+pub enum Reply {
+    /// Write this response frame.
+    Now(Bytes),
+    /// Write the frame this future yields (none: no response), in request order.
+    Later(LaterReply),
+    /// No response (produce with acks=0).
+    Nothing,
+    /// The request broke the protocol: close the connection.
+    Close(String),
+}
+
+/// What a handler knows about the request it serves.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The broker.
+    pub broker: Arc<Broker>,
+    /// The API.
+    pub key: ApiKey,
+    /// Its version.
+    pub version: i16,
+    /// Echoed in the response.
+    pub correlation_id: i32,
+}
+
+impl Ctx {
+    /// Encodes a response body for this request.
+    pub fn encode<T: Encodable>(&self, body: &T) -> Option<Bytes> {
+        match encode_response(self.key, self.version, self.correlation_id, body) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                tracing::error!(api = ?self.key, version = self.version, error = %e, "cannot encode response");
+                None
+            }
+        }
+    }
+
+    /// A reply available now.
+    pub fn reply<T: Encodable>(&self, body: &T) -> Reply {
+        match self.encode(body) {
+            Some(bytes) => Reply::Now(bytes),
+            None => Reply::Close("response could not be encoded".into()),
+        }
+    }
+}
+
+/// Shorthand for building protocol strings.
+pub fn s(text: impl Into<String>) -> StrBytes {
+    StrBytes::from_string(text.into())
+}
+
+fn decode<T: Decodable>(body: &mut Bytes, version: i16) -> Result<T, Reply> {
+    T::decode(body, version).map_err(|e| Reply::Close(format!("cannot decode request body: {e}")))
+}
+
+/// Decodes and serves one request frame (without its size prefix).
+pub async fn dispatch(broker: &Arc<Broker>, frame: Bytes) -> Reply {
+    match dispatch_inner(broker, frame).await {
+        Ok(reply) | Err(reply) => reply,
+    }
+}
+
+async fn dispatch_inner(broker: &Arc<Broker>, frame: Bytes) -> Result<Reply, Reply> {
+    let prefix = RequestPrefix::peek(&frame).map_err(|e| Reply::Close(e.to_string()))?;
+    let unsupported = || {
+        Reply::Now(encode_error_only_response(
+            prefix.correlation_id,
+            ResponseError::UnsupportedVersion.code(),
+        ))
+    };
+    let Ok(key) = ApiKey::try_from(prefix.api_key) else {
+        tracing::debug!(api_key = prefix.api_key, "unknown api key");
+        return Ok(unsupported());
+    };
+    let Some(range) = served_range(key) else {
+        tracing::debug!(api = ?key, "api not served");
+        return Ok(unsupported());
+    };
+    let version = prefix.api_version;
+    if version < range.min || version > range.max {
+        if key == ApiKey::ApiVersions {
+            return Ok(api_versions::unsupported_version(prefix.correlation_id));
+        }
+        return Ok(unsupported());
+    }
+    let mut body = frame;
+    decode_request_header(&mut body, key, version).map_err(|e| Reply::Close(e.to_string()))?;
+    let ctx = Ctx {
+        broker: broker.clone(),
+        key,
+        version,
+        correlation_id: prefix.correlation_id,
+    };
+    let b = &mut body;
+    Ok(match key {
+        ApiKey::ApiVersions => ctx.reply(&api_versions::handle(&ctx, decode(b, version)?)),
+        ApiKey::Metadata => ctx.reply(&metadata::handle(&ctx, decode(b, version)?)),
+        ApiKey::Produce => produce::handle(&ctx, decode(b, version)?),
+        ApiKey::Fetch => fetch::handle(&ctx, decode(b, version)?),
+        ApiKey::ListOffsets => ctx.reply(&list_offsets::handle(&ctx, decode(b, version)?)),
+        ApiKey::FindCoordinator => ctx.reply(&find_coordinator::handle(&ctx, decode(b, version)?)),
+        ApiKey::InitProducerId => ctx.reply(&init_producer_id::handle(&ctx, decode(b, version)?)),
+        ApiKey::CreateTopics => ctx.reply(&create_topics::handle(&ctx, decode(b, version)?)),
+        ApiKey::DeleteTopics => ctx.reply(&delete_topics::handle(&ctx, decode(b, version)?)),
+        ApiKey::CreatePartitions => ctx.reply(&create_partitions::handle(&ctx, decode(b, version)?)),
+        ApiKey::DescribeConfigs => ctx.reply(&describe_configs::handle(&ctx, decode(b, version)?)),
+        ApiKey::IncrementalAlterConfigs => ctx.reply(&incremental_alter_configs::handle(&ctx, decode(b, version)?)),
+        ApiKey::DescribeCluster => ctx.reply(&describe_cluster::handle(&ctx, decode(b, version)?)),
+        ApiKey::DescribeTopicPartitions => ctx.reply(&describe_topic_partitions::handle(&ctx, decode(b, version)?)),
+        _ => unsupported(),
+    })
+}

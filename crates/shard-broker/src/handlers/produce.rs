@@ -1,0 +1,150 @@
+//! Produce (0): validate batches, append in request order, answer once durable.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+use shard_log::{LogError, PartitionLog, batch};
+
+use super::{Ctx, Reply, log_error_code, s};
+use crate::clock::now_ms;
+use crate::topics::{Topic, TopicError};
+
+/// An append that must be durable before the response.
+struct PendingFlush {
+    topic: usize,
+    partition: usize,
+    log: Arc<PartitionLog>,
+    end_offset: i64,
+}
+
+/// Serves Produce: the append happens now (so requests on a connection append in order); the
+/// response waits for durability.
+pub fn handle(ctx: &Ctx, req: ProduceRequest) -> Reply {
+    let acks = req.acks;
+    let now = now_ms();
+    let mut pending = Vec::new();
+    let mut responses = Vec::with_capacity(req.topic_data.len());
+    for (ti, t) in req.topic_data.into_iter().enumerate() {
+        let topic = resolve_topic(ctx, &t.name, t.topic_id);
+        let mut parts = Vec::with_capacity(t.partition_data.len());
+        for (pi, p) in t.partition_data.into_iter().enumerate() {
+            let resp = PartitionProduceResponse::default()
+                .with_index(p.index)
+                .with_base_offset(-1)
+                .with_log_append_time_ms(-1)
+                .with_log_start_offset(-1);
+            let records = p.records.unwrap_or_default();
+            let outcome = match &topic {
+                Err(code) => Err((*code, None)),
+                Ok(topic) => append(topic, p.index, acks, req.transactional_id.is_some(), &records, now),
+            };
+            parts.push(match outcome {
+                Ok((log, info)) => {
+                    if !info.duplicate && acks != 0 {
+                        pending.push(PendingFlush {
+                            topic: ti,
+                            partition: pi,
+                            log,
+                            end_offset: info.last_offset + 1,
+                        });
+                    }
+                    resp.with_base_offset(info.base_offset).with_log_start_offset(info.log_start_offset)
+                }
+                Err((code, message)) => resp.with_error_code(code).with_error_message(message.map(s)),
+            });
+        }
+        let name = if ctx.version >= 13 { TopicName::default() } else { t.name };
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(name)
+                .with_topic_id(t.topic_id)
+                .with_partition_responses(parts),
+        );
+    }
+    if acks == 0 {
+        return Reply::Nothing;
+    }
+    let ctx = ctx.clone();
+    Reply::Later(Box::pin(async move {
+        let flushes = pending.into_iter().map(|f| async move {
+            let log = f.log.clone();
+            let end = f.end_offset;
+            let result = tokio::task::spawn_blocking(move || log.flush_to(end)).await;
+            let error = match result {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(join) => Some(LogError::Io(std::io::Error::other(join.to_string()))),
+            };
+            (f.topic, f.partition, error)
+        });
+        for (ti, pi, error) in futures::future::join_all(flushes).await {
+            if let Some(e) = error {
+                tracing::error!(error = %e, "produce could not be made durable");
+                let p = &mut responses[ti].partition_responses[pi];
+                p.error_code = log_error_code(&e);
+                p.error_message = Some(s(e.to_string()));
+                p.base_offset = -1;
+            }
+        }
+        ctx.encode(&ProduceResponse::default().with_responses(responses))
+    }))
+}
+
+fn resolve_topic(ctx: &Ctx, name: &TopicName, id: uuid::Uuid) -> Result<Arc<Topic>, i16> {
+    let topics = &ctx.broker.topics;
+    if ctx.version >= 13 {
+        return topics.get_by_id(&id).ok_or(ResponseError::UnknownTopicId.code());
+    }
+    if let Some(topic) = topics.get(name) {
+        return Ok(topic);
+    }
+    if !ctx.broker.config.auto_create_topics_enable {
+        return Err(ResponseError::UnknownTopicOrPartition.code());
+    }
+    match tokio::task::block_in_place(|| topics.create(name, -1, -1, Default::default())) {
+        Ok(topic) => Ok(topic),
+        Err(TopicError::AlreadyExists(_)) => topics.get(name).ok_or(ResponseError::UnknownTopicOrPartition.code()),
+        Err(TopicError::InvalidName(_)) => Err(ResponseError::InvalidTopicException.code()),
+        Err(_) => Err(ResponseError::UnknownTopicOrPartition.code()),
+    }
+}
+
+type AppendOutcome = Result<(Arc<PartitionLog>, shard_log::AppendInfo), (i16, Option<String>)>;
+
+fn append(topic: &Topic, partition: i32, acks: i16, transactional: bool, records: &[u8], now: i64) -> AppendOutcome {
+    let log = topic
+        .partition(partition)
+        .ok_or((ResponseError::UnknownTopicOrPartition.code(), None))?;
+    if !matches!(acks, -1..=1) {
+        return Err((ResponseError::InvalidRequiredAcks.code(), None));
+    }
+    if acks == -1 && topic.min_insync_replicas() > 1 {
+        return Err((
+            ResponseError::NotEnoughReplicas.code(),
+            Some("min.insync.replicas exceeds the single replica of this broker".into()),
+        ));
+    }
+    let max = topic.log_config().max_message_bytes;
+    let headers = batch::validate_batches(records, max).map_err(|e| (log_error_code(&e), Some(e.to_string())))?;
+    if headers.is_empty() {
+        return Err((
+            ResponseError::CorruptMessage.code(),
+            Some("produce request carries no record batch".into()),
+        ));
+    }
+    if transactional || headers.iter().any(|h| h.is_transactional() || h.is_control()) {
+        return Err((
+            ResponseError::TransactionalIdAuthorizationFailed.code(),
+            Some("transactions are not supported by Shard".into()),
+        ));
+    }
+    let info = log.append(records, now).map_err(|e| {
+        if matches!(e, LogError::Poisoned | LogError::Io(_)) {
+            tracing::error!(topic = %topic.name, partition, error = %e, "append failed");
+        }
+        (log_error_code(&e), Some(e.to_string()))
+    })?;
+    Ok((log, info))
+}

@@ -1,0 +1,12 @@
+//! The Shard broker: network frontend, request handlers and broker state.
+
+pub mod broker;
+pub mod clock;
+pub mod config;
+pub mod connection;
+pub mod durable_file;
+pub mod handlers;
+pub mod producer_ids;
+pub mod server;
+pub mod topic_config;
+pub mod topics;

@@ -1,0 +1,124 @@
+//! Accepting connections, background maintenance, and graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::broker::Broker;
+use crate::config::{BrokerConfig, FlushPolicy};
+use crate::connection;
+
+/// How long shutdown waits for in-flight requests before closing the logs anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The data directory could not be opened or recovered.
+    #[error("cannot open data directory: {0}")]
+    Storage(#[from] crate::topics::TopicError),
+}
+
+/// Binds, recovers the data directory, and serves until `shutdown` is cancelled; then stops
+/// accepting, lets in-flight requests finish, and flushes and closes every log.
+pub async fn run(config: Arc<BrokerConfig>, shutdown: CancellationToken) -> Result<(), ServerError> {
+    let addr = config.listen_addr();
+    let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+    let bound = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+    let broker = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || Broker::open(config, bound))
+            .await
+            .map_err(|e| ServerError::Storage(crate::topics::TopicError::Io(std::io::Error::other(e.to_string()))))??
+    };
+    let broker = Arc::new(broker);
+    tracing::info!(listen = %bound, advertised = %format!("{}:{}", broker.advertised_host, broker.advertised_port),
+        cluster_id = %broker.cluster_id, topics = broker.topics.list().len(), "shard-broker started");
+
+    let tracker = TaskTracker::new();
+    tracker.spawn(retention_loop(broker.clone(), shutdown.clone()));
+    if config.log_flush_mode == FlushPolicy::PageCache {
+        tracker.spawn(flush_loop(broker.clone(), shutdown.clone()));
+    }
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    tracker.spawn(connection::serve(stream, peer, broker.clone(), shutdown.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = shutdown.cancelled() => break,
+        }
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing in-flight requests");
+    tracker.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
+        tracing::warn!("in-flight requests did not finish in time");
+    }
+    let closing = broker.clone();
+    let _ = tokio::task::spawn_blocking(move || closing.topics.close_all()).await;
+    tracing::info!("shard-broker stopped");
+    Ok(())
+}
+
+async fn retention_loop(broker: Arc<Broker>, shutdown: CancellationToken) {
+    let every = Duration::from_millis(broker.config.log_retention_check_interval_ms);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let b = broker.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let now = crate::clock::now_ms();
+            for topic in b.topics.list() {
+                for (p, log) in topic.partitions().iter().enumerate() {
+                    match log.apply_retention(now) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(topic = %topic.name, partition = p, segments = n, "retention deleted segments"),
+                        Err(e) => tracing::warn!(topic = %topic.name, partition = p, error = %e, "retention failed"),
+                    }
+                }
+            }
+        })
+        .await;
+    }
+}
+
+async fn flush_loop(broker: Arc<Broker>, shutdown: CancellationToken) {
+    let every = Duration::from_millis(broker.config.log_flush_interval_ms);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let b = broker.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for topic in b.topics.list() {
+                for log in topic.partitions() {
+                    if let Err(e) = log.flush() {
+                        tracing::error!(topic = %topic.name, error = %e, "background flush failed");
+                    }
+                }
+            }
+        })
+        .await;
+    }
+}

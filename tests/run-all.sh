@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Shard: the whole test suite.
+#
+#   tests/run-all.sh
+#
+# Needs only what a fresh machine has: a Rust toolchain (cargo), Java 17 + Maven, Python 3.11 + pip,
+# and access to crates.io, PyPI and Maven Central. Steps:
+#   1. cargo build --release -p shard-broker     (the binary the end-to-end tests start)
+#   2. cargo test --workspace                    (Rust unit + integration tests)
+#   3. python venv at tests/.venv + pip install -r tests/python/requirements.txt
+#   4. pytest tests/python                       (librdkafka / confluent-kafka end-to-end)
+#   5. mvn -B test in tests/java                 (Apache Kafka Java client end-to-end)
+# A failed step does not stop the later independent ones; steps that need the broker binary are
+# skipped when the build failed. Exit code is non-zero if any step failed or was skipped.
+#
+# Environment knobs (all optional):
+#   PYTHON=python3.11           interpreter for the venv
+#   CARGO_TARGET_DIR            honoured; the broker binary is $CARGO_TARGET_DIR/release/shard-broker
+#   SHARD_SKIP_RUST_TESTS=1     skip step 2 (e.g. when iterating on e2e tests)
+#   PYTEST_ARGS / MVN_ARGS      extra arguments for pytest / mvn
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PYTHON="${PYTHON:-python3}"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+BROKER_BIN="$TARGET_DIR/release/shard-broker"
+VENV="$ROOT/tests/.venv"
+export SHARD_BROKER_BIN="$BROKER_BIN"
+
+declare -a STEP_NAMES=() STEP_RESULTS=() STEP_TIMES=()
+FAILED=0
+PASSED=0
+
+# run_step NAME TIMEOUT_SECONDS CMD...   -> records PASS/FAIL and duration, never aborts the script
+run_step() {
+    local name="$1" limit="$2"
+    shift 2
+    echo
+    echo "=================================================================================="
+    echo "== run-all: $name"
+    echo "==   \$ $*"
+    echo "=================================================================================="
+    local start rc
+    start=$(date +%s)
+    set +e
+    timeout --kill-after=30 "$limit" bash -c '"$@"' run-step "$@"
+    rc=$?
+    set -e
+    local secs=$(( $(date +%s) - start ))
+    STEP_NAMES+=("$name")
+    STEP_TIMES+=("${secs}s")
+    if [[ $rc -eq 0 ]]; then
+        STEP_RESULTS+=("PASS")
+        PASSED=$((PASSED + 1))
+    else
+        if [[ $rc -eq 124 ]]; then
+            STEP_RESULTS+=("FAIL (timed out after ${limit}s)")
+        else
+            STEP_RESULTS+=("FAIL (exit $rc)")
+        fi
+        FAILED=$((FAILED + 1))
+    fi
+    return 0
+}
+
+skip_step() {
+    STEP_NAMES+=("$1")
+    STEP_RESULTS+=("SKIPPED ($2)")
+    STEP_TIMES+=("-")
+    FAILED=$((FAILED + 1))
+}
+
+last_ok() { [[ "${STEP_RESULTS[${#STEP_RESULTS[@]}-1]}" == PASS ]]; }
+
+pytest_step() {
+    # pytest exit 5 = no tests collected: that is a failure here.
+    "$VENV/bin/python" -m pytest "$ROOT/tests/python" -rA ${PYTEST_ARGS:-}
+}
+
+venv_step() {
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        "$PYTHON" -m venv "$VENV"
+    fi
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$ROOT/tests/python/requirements.txt"
+    "$VENV/bin/python" -c 'import confluent_kafka, pytest; print("confluent-kafka", confluent_kafka.version()[0], "librdkafka", confluent_kafka.libversion()[0], "pytest", pytest.__version__)'
+}
+
+mvn_step() {
+    (cd "$ROOT/tests/java" && mvn -B -ntp test "-Dshard.broker.bin=$BROKER_BIN" ${MVN_ARGS:-})
+}
+
+export ROOT PYTHON TARGET_DIR BROKER_BIN VENV
+export -f pytest_step venv_step mvn_step
+
+echo "run-all: repo $ROOT"
+echo "run-all: $(cargo --version 2>&1) | $(java -version 2>&1 | head -1) | $(mvn -v 2>&1 | head -1 | sed 's/\x1b\[[0-9;]*m//g') | $("$PYTHON" --version 2>&1)"
+
+run_step "cargo build --release -p shard-broker" 2400 cargo build --release -p shard-broker
+BUILD_OK=0
+if last_ok && [[ -x "$BROKER_BIN" ]]; then BUILD_OK=1; fi
+
+if [[ "${SHARD_SKIP_RUST_TESTS:-0}" == 1 ]]; then
+    skip_step "cargo test --workspace" "SHARD_SKIP_RUST_TESTS=1"
+else
+    run_step "cargo test --workspace" 2400 cargo test --workspace
+fi
+
+run_step "python venv + pip install" 900 venv_step
+VENV_OK=0
+if last_ok; then VENV_OK=1; fi
+
+if [[ $BUILD_OK == 1 && $VENV_OK == 1 ]]; then
+    run_step "pytest tests/python" 900 pytest_step
+else
+    skip_step "pytest tests/python" "broker build or venv failed"
+fi
+
+if [[ $BUILD_OK == 1 ]]; then
+    run_step "mvn test (tests/java)" 1800 mvn_step
+else
+    skip_step "mvn test (tests/java)" "broker build failed"
+fi
+
+echo
+echo "=================================================================================="
+echo "== run-all summary"
+echo "=================================================================================="
+for i in "${!STEP_NAMES[@]}"; do
+    printf '  %-40s %-32s %s\n' "${STEP_NAMES[$i]}" "${STEP_RESULTS[$i]}" "${STEP_TIMES[$i]}"
+done
+echo
+echo "steps: $PASSED passed, $FAILED failed"
+if [[ $FAILED -ne 0 ]]; then
+    echo "run-all: FAILED (broker logs: tests/java/target/broker-logs/, tests/python/.logs/)"
+    exit 1
+fi
+echo "run-all: OK"

@@ -47,7 +47,11 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         tokio::spawn(wait_for_signal(shutdown.clone()));
-        match shard_broker::server::run(config, shutdown).await {
+        let served = match shard_broker::server::Server::bind(config).await {
+            Ok(server) => server.run(shutdown).await,
+            Err(e) => Err(e),
+        };
+        match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!("{e}");

@@ -30,52 +30,72 @@ pub enum ServerError {
     Storage(#[from] crate::topics::TopicError),
 }
 
-/// Binds, recovers the data directory, and serves until `shutdown` is cancelled; then stops
-/// accepting, lets in-flight requests finish, and flushes and closes every log.
-pub async fn run(config: Arc<BrokerConfig>, shutdown: CancellationToken) -> Result<(), ServerError> {
-    let addr = config.listen_addr();
-    let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
-    let bound = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
-    let broker = {
-        let config = config.clone();
-        tokio::task::spawn_blocking(move || Broker::open(config, bound))
-            .await
-            .map_err(|e| ServerError::Storage(crate::topics::TopicError::Io(std::io::Error::other(e.to_string()))))??
-    };
-    let broker = Arc::new(broker);
-    tracing::info!(listen = %bound, advertised = %format!("{}:{}", broker.advertised_host, broker.advertised_port),
-        cluster_id = %broker.cluster_id, topics = broker.topics.list().len(), "shard-broker started");
+/// A bound broker, ready to serve.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    broker: Arc<Broker>,
+}
 
-    let tracker = TaskTracker::new();
-    tracker.spawn(retention_loop(broker.clone(), shutdown.clone()));
-    if config.log_flush_mode == FlushPolicy::PageCache {
-        tracker.spawn(flush_loop(broker.clone(), shutdown.clone()));
+impl Server {
+    /// Binds the listen address and opens (recovering) the data directory.
+    pub async fn bind(config: Arc<BrokerConfig>) -> Result<Self, ServerError> {
+        let addr = config.listen_addr();
+        let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+        let bound = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+        let broker = tokio::task::spawn_blocking(move || Broker::open(config, bound))
+            .await
+            .map_err(|e| ServerError::Storage(crate::topics::TopicError::Io(std::io::Error::other(e.to_string()))))??;
+        Ok(Self {
+            listener,
+            broker: Arc::new(broker),
+        })
     }
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    tracker.spawn(connection::serve(stream, peer, broker.clone(), shutdown.clone()));
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            _ = shutdown.cancelled() => break,
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` is cancelled; then stops accepting, lets in-flight requests
+    /// finish, and flushes and closes every log.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ServerError> {
+        let Server { listener, broker } = self;
+        let config = broker.config.clone();
+        tracing::info!(listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            advertised = %format!("{}:{}", broker.advertised_host, broker.advertised_port),
+            cluster_id = %broker.cluster_id, topics = broker.topics.list().len(), "shard-broker started");
+        let tracker = TaskTracker::new();
+        tracker.spawn(retention_loop(broker.clone(), shutdown.clone()));
+        if config.log_flush_mode == FlushPolicy::PageCache {
+            tracker.spawn(flush_loop(broker.clone(), shutdown.clone()));
         }
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        tracker.spawn(connection::serve(stream, peer, broker.clone(), shutdown.clone()));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        drop(listener);
+        tracing::info!("shutting down: finishing in-flight requests");
+        tracker.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
+            tracing::warn!("in-flight requests did not finish in time");
+        }
+        let closing = broker.clone();
+        let _ = tokio::task::spawn_blocking(move || closing.topics.close_all()).await;
+        tracing::info!("shard-broker stopped");
+        Ok(())
     }
-    drop(listener);
-    tracing::info!("shutting down: finishing in-flight requests");
-    tracker.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
-        tracing::warn!("in-flight requests did not finish in time");
-    }
-    let closing = broker.clone();
-    let _ = tokio::task::spawn_blocking(move || closing.topics.close_all()).await;
-    tracing::info!("shard-broker stopped");
-    Ok(())
 }
 
 async fn retention_loop(broker: Arc<Broker>, shutdown: CancellationToken) {

@@ -48,6 +48,15 @@ impl BatchHeader {
     pub fn is_control(&self) -> bool {
         self.attributes & 0x20 != 0
     }
+    /// Compression codec id (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd).
+    pub fn compression_codec(&self) -> i16 {
+        self.attributes & COMPRESSION_MASK
+    }
+    /// Whether record timestamps were set by the broker (every record then carries
+    /// `max_timestamp`).
+    pub fn is_log_append_time(&self) -> bool {
+        self.attributes & LOG_APPEND_TIME_FLAG != 0
+    }
     /// Whether this batch belongs to a transaction.
     pub fn is_transactional(&self) -> bool {
         self.attributes & 0x10 != 0
@@ -66,21 +75,173 @@ impl BatchHeader {
     }
 }
 
+/// Offset of the magic byte.
+const MAGIC_OFFSET: usize = 16;
+/// Offset of the CRC field; the CRC covers everything after it.
+const CRC_OFFSET: usize = 17;
+/// First byte covered by the CRC (the attributes field).
+const CRC_START: usize = 21;
+/// Smallest possible encoded record (length, attributes, timestamp delta, offset delta, key
+/// length, value length and header count, one byte each). Bounds `record_count` for
+/// uncompressed batches so a forged count can never drive work or allocations.
+pub const MIN_RECORD_LEN: usize = 7;
+/// Attribute bits holding the compression codec.
+pub const COMPRESSION_MASK: i16 = 0x07;
+/// Attribute bit set when timestamps are broker append times.
+pub const LOG_APPEND_TIME_FLAG: i16 = 0x08;
+
+#[inline]
+fn be_i16(buf: &[u8], at: usize) -> i16 {
+    i16::from_be_bytes([buf[at], buf[at + 1]])
+}
+
+#[inline]
+fn be_i32(buf: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]])
+}
+
+#[inline]
+fn be_i64(buf: &[u8], at: usize) -> i64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&buf[at..at + 8]);
+    i64::from_be_bytes(b)
+}
+
+/// Reads the base offset and total length (log overhead included) from the first
+/// [`LOG_OVERHEAD`] bytes of a batch, or `None` if `buf` is shorter or the length is below the
+/// minimum header size. Used by scans that only need to hop from batch to batch.
+pub fn peek_offset_and_len(buf: &[u8]) -> Option<(i64, usize)> {
+    if buf.len() < LOG_OVERHEAD {
+        return None;
+    }
+    let len = be_i32(buf, 8);
+    if len < (HEADER_LEN - LOG_OVERHEAD) as i32 {
+        return None;
+    }
+    Some((be_i64(buf, 0), len as usize + LOG_OVERHEAD))
+}
+
+/// Parses the fixed header fields from `buf`, which must hold at least [`HEADER_LEN`] bytes.
+/// Only the declared length is checked, not that the whole batch is present.
+pub(crate) fn parse_header_prefix(buf: &[u8]) -> Result<BatchHeader, LogError> {
+    if buf.len() <= MAGIC_OFFSET {
+        return Err(LogError::Corrupt(format!(
+            "record batch truncated: {} bytes, header needs {HEADER_LEN}",
+            buf.len()
+        )));
+    }
+    let magic = buf[MAGIC_OFFSET] as i8;
+    if magic != 2 {
+        return Err(LogError::UnsupportedMagic(magic));
+    }
+    if buf.len() < HEADER_LEN {
+        return Err(LogError::Corrupt(format!(
+            "record batch truncated: {} bytes, header needs {HEADER_LEN}",
+            buf.len()
+        )));
+    }
+    let batch_length = be_i32(buf, 8);
+    if batch_length < (HEADER_LEN - LOG_OVERHEAD) as i32 {
+        return Err(LogError::Corrupt(format!(
+            "batch length {batch_length} below the minimum {}",
+            HEADER_LEN - LOG_OVERHEAD
+        )));
+    }
+    Ok(BatchHeader {
+        base_offset: be_i64(buf, 0),
+        total_len: batch_length as usize + LOG_OVERHEAD,
+        magic,
+        attributes: be_i16(buf, 21),
+        last_offset_delta: be_i32(buf, 23),
+        base_timestamp: be_i64(buf, 27),
+        max_timestamp: be_i64(buf, 35),
+        producer_id: be_i64(buf, 43),
+        producer_epoch: be_i16(buf, 51),
+        base_sequence: be_i32(buf, 53),
+        record_count: be_i32(buf, 57),
+    })
+}
+
 /// Parses the header of the batch at the start of `buf` without checking the CRC.
 ///
 /// Fails with [`LogError::Corrupt`] if `buf` is shorter than the header or the declared length,
 /// and with [`LogError::UnsupportedMagic`] for magic other than 2.
 pub fn parse_header(buf: &[u8]) -> Result<BatchHeader, LogError> {
-    let _ = buf;
-    todo!("implemented by the log engine")
+    let header = parse_header_prefix(buf)?;
+    if header.total_len > buf.len() {
+        return Err(LogError::Corrupt(format!(
+            "record batch of {} bytes truncated at {} bytes",
+            header.total_len,
+            buf.len()
+        )));
+    }
+    Ok(header)
+}
+
+/// Checks one whole batch (`batch` is exactly `header.total_len` bytes): CRC, record count and
+/// offset delta. Shared by produce validation and crash recovery.
+pub(crate) fn check_batch(batch: &[u8], header: &BatchHeader) -> Result<(), LogError> {
+    let stored = u32::from_be_bytes([
+        batch[CRC_OFFSET],
+        batch[CRC_OFFSET + 1],
+        batch[CRC_OFFSET + 2],
+        batch[CRC_OFFSET + 3],
+    ]);
+    let computed = crc32c::crc32c(&batch[CRC_START..header.total_len]);
+    if stored != computed {
+        return Err(LogError::Corrupt(format!(
+            "batch crc mismatch: stored {stored:#010x}, computed {computed:#010x}"
+        )));
+    }
+    if header.record_count < 0 {
+        return Err(LogError::Corrupt(format!("negative record count {}", header.record_count)));
+    }
+    if header.last_offset_delta < 0 {
+        return Err(LogError::Corrupt(format!(
+            "negative last offset delta {}",
+            header.last_offset_delta
+        )));
+    }
+    let codec = header.attributes & COMPRESSION_MASK;
+    if codec > 4 {
+        return Err(LogError::Corrupt(format!("unknown compression codec {codec}")));
+    }
+    let records_len = header.total_len - HEADER_LEN;
+    if codec == 0 && (header.record_count as usize).saturating_mul(MIN_RECORD_LEN) > records_len {
+        return Err(LogError::Corrupt(format!(
+            "record count {} does not fit in {records_len} bytes of records",
+            header.record_count
+        )));
+    }
+    if codec != 0 && header.record_count > 0 && records_len == 0 {
+        return Err(LogError::Corrupt(format!(
+            "compressed batch claims {} records but has no payload",
+            header.record_count
+        )));
+    }
+    Ok(())
 }
 
 /// Validates every batch in `buf` (lengths, magic 2, CRC-32C, record count vs. size, offset
 /// delta consistent with record count, size limit) and returns their headers in order.
 /// `buf` must consist of whole batches only; a trailing partial batch is an error.
 pub fn validate_batches(buf: &[u8], max_batch_bytes: u32) -> Result<Vec<BatchHeader>, LogError> {
-    let _ = (buf, max_batch_bytes);
-    todo!("implemented by the log engine")
+    let mut headers = Vec::with_capacity(1);
+    let mut pos = 0;
+    while pos < buf.len() {
+        let rest = &buf[pos..];
+        let header = parse_header(rest)?;
+        if header.total_len > max_batch_bytes as usize {
+            return Err(LogError::TooLarge {
+                size: header.total_len,
+                max: max_batch_bytes,
+            });
+        }
+        check_batch(&rest[..header.total_len], &header)?;
+        pos += header.total_len;
+        headers.push(header);
+    }
+    Ok(headers)
 }
 
 /// Rewrites the base offset of the batch at the start of `batch` (the CRC does not cover it).

@@ -12,8 +12,16 @@
 
 pub mod batch;
 mod config;
+mod durability;
 mod error;
+mod index;
+mod index_file;
 mod partition;
+mod producer_state;
+mod records;
+mod recovery;
+mod segment;
+mod time_index;
 
 pub use config::{FlushMode, LogConfig};
 pub use error::LogError;

@@ -30,6 +30,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicCollection;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.config.ConfigResource;
@@ -37,6 +38,7 @@ import org.apache.kafka.common.errors.InvalidConfigurationException;
 import org.apache.kafka.common.errors.InvalidPartitionsException;
 import org.apache.kafka.common.errors.InvalidReplicationFactorException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicIdException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -171,11 +173,8 @@ class AdminTest {
             assertEquals(List.of(1), pi.replicas().stream().map(Node::id).collect(Collectors.toList()));
             assertEquals(List.of(1), pi.isr().stream().map(Node::id).collect(Collectors.toList()));
         }
-        // stable across calls, and by id
+        // stable across calls
         assertEquals(createdId, describe(t).topicId());
-        TopicDescription byId = get(admin.describeTopics(
-                org.apache.kafka.common.TopicCollection.ofTopicIds(List.of(createdId))).topicIdValues().get(createdId));
-        assertEquals(t, byId.name());
 
         Config c = topicConfig(t);
         ConfigEntry retention = entry(c, "retention.ms");
@@ -192,6 +191,23 @@ class AdminTest {
         ConfigEntry maxMsg = entry(c, "max.message.bytes");
         assertEquals(DEFAULT_MAX_MESSAGE_BYTES, maxMsg.value());
         assertEquals(ConfigEntry.ConfigSource.DEFAULT_CONFIG, maxMsg.source());
+    }
+
+    @Test
+    void describeTopicById() throws Exception {
+        String t = "admin-by-id";
+        createTopic(t, 2, Map.of());
+        Uuid id = describe(t).topicId();
+        assertNotEquals(Uuid.ZERO_UUID, id);
+        // Metadata v12+ request by topic id (name null)
+        TopicDescription byId = get(admin.describeTopics(TopicCollection.ofTopicIds(List.of(id)))
+                .topicIdValues().get(id));
+        assertEquals(t, byId.name());
+        assertEquals(id, byId.topicId());
+        assertEquals(2, byId.partitions().size());
+        Uuid unknown = Uuid.randomUuid();
+        assertFailsWith(UnknownTopicIdException.class,
+                admin.describeTopics(TopicCollection.ofTopicIds(List.of(unknown))).topicIdValues().get(unknown));
     }
 
     @Test

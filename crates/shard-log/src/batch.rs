@@ -248,3 +248,135 @@ pub fn validate_batches(buf: &[u8], max_batch_bytes: u32) -> Result<Vec<BatchHea
 pub fn set_base_offset(batch: &mut [u8], base_offset: i64) {
     batch[0..8].copy_from_slice(&base_offset.to_be_bytes());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A v2 batch with `count` minimal records (7 bytes each) and a correct CRC.
+    fn batch(count: i32, delta: i32) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&0i64.to_be_bytes());
+        b.extend_from_slice(&0i32.to_be_bytes()); // length, fixed below
+        b.extend_from_slice(&(-1i32).to_be_bytes());
+        b.push(2);
+        b.extend_from_slice(&[0; 4]);
+        b.extend_from_slice(&0i16.to_be_bytes());
+        b.extend_from_slice(&delta.to_be_bytes());
+        b.extend_from_slice(&5i64.to_be_bytes());
+        b.extend_from_slice(&9i64.to_be_bytes());
+        b.extend_from_slice(&42i64.to_be_bytes());
+        b.extend_from_slice(&3i16.to_be_bytes());
+        b.extend_from_slice(&7i32.to_be_bytes());
+        b.extend_from_slice(&count.to_be_bytes());
+        for i in 0..count.max(0) {
+            // length 6, attributes, ts delta 0, offset delta i, key -1, value 0, headers 0
+            b.extend_from_slice(&[12, 0, 0, (i as u8) << 1, 1, 0, 0]);
+        }
+        fix(&mut b);
+        b
+    }
+
+    fn fix(b: &mut [u8]) {
+        let len = (b.len() - LOG_OVERHEAD) as i32;
+        b[8..12].copy_from_slice(&len.to_be_bytes());
+        let crc = crc32c::crc32c(&b[21..]);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+    }
+
+    #[test]
+    fn parses_all_header_fields() {
+        let b = batch(3, 2);
+        let h = parse_header(&b).unwrap();
+        assert_eq!(h.total_len, b.len());
+        assert_eq!((h.magic, h.last_offset_delta, h.record_count), (2, 2, 3));
+        assert_eq!((h.base_timestamp, h.max_timestamp), (5, 9));
+        assert_eq!((h.producer_id, h.producer_epoch, h.base_sequence), (42, 3, 7));
+        assert_eq!((h.last_sequence(), h.last_offset()), (9, 2));
+        assert!(!h.is_control() && !h.is_transactional() && !h.is_log_append_time());
+        assert_eq!(h.compression_codec(), 0);
+    }
+
+    #[test]
+    fn validates_several_batches() {
+        let mut buf = batch(1, 0);
+        buf.extend(batch(4, 3));
+        let hs = validate_batches(&buf, 1 << 20).unwrap();
+        assert_eq!(hs.len(), 2);
+        assert_eq!(hs[1].record_count, 4);
+        assert!(validate_batches(&[], 100).unwrap().is_empty());
+    }
+
+    #[test]
+    fn rejects_malformed_batches() {
+        let good = batch(2, 1);
+        // Truncated: header, then body.
+        assert!(matches!(validate_batches(&good[..10], 1 << 20), Err(LogError::Corrupt(_))));
+        assert!(matches!(validate_batches(&good[..40], 1 << 20), Err(LogError::Corrupt(_))));
+        assert!(matches!(
+            validate_batches(&good[..good.len() - 1], 1 << 20),
+            Err(LogError::Corrupt(_))
+        ));
+        // Trailing partial batch.
+        let mut two = good.clone();
+        two.extend_from_slice(&good[..20]);
+        assert!(matches!(validate_batches(&two, 1 << 20), Err(LogError::Corrupt(_))));
+        // Bad CRC.
+        let mut bad = good.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(matches!(validate_batches(&bad, 1 << 20), Err(LogError::Corrupt(_))));
+        // Magic 1.
+        let mut old = good.clone();
+        old[16] = 1;
+        assert!(matches!(validate_batches(&old, 1 << 20), Err(LogError::UnsupportedMagic(1))));
+        // Length below the header size.
+        let mut short = good.clone();
+        short[8..12].copy_from_slice(&48i32.to_be_bytes());
+        assert!(matches!(parse_header(&short), Err(LogError::Corrupt(_))));
+        let mut neg = good.clone();
+        neg[8..12].copy_from_slice(&(-5i32).to_be_bytes());
+        assert!(matches!(parse_header(&neg), Err(LogError::Corrupt(_))));
+        // Too large.
+        assert!(matches!(
+            validate_batches(&good, good.len() as u32 - 1),
+            Err(LogError::TooLarge { size, max }) if size == good.len() && max == good.len() as u32 - 1
+        ));
+    }
+
+    #[test]
+    fn rejects_implausible_counts_and_deltas() {
+        let mut huge = batch(2, 1);
+        huge[57..61].copy_from_slice(&i32::MAX.to_be_bytes());
+        fix(&mut huge);
+        assert!(matches!(validate_batches(&huge, 1 << 20), Err(LogError::Corrupt(_))));
+        let mut neg = batch(2, 1);
+        neg[57..61].copy_from_slice(&(-1i32).to_be_bytes());
+        fix(&mut neg);
+        assert!(matches!(validate_batches(&neg, 1 << 20), Err(LogError::Corrupt(_))));
+        let bad_delta = batch(2, -1);
+        assert!(matches!(validate_batches(&bad_delta, 1 << 20), Err(LogError::Corrupt(_))));
+        let mut codec = batch(1, 0);
+        codec[22] = 7;
+        fix(&mut codec);
+        assert!(matches!(validate_batches(&codec, 1 << 20), Err(LogError::Corrupt(_))));
+    }
+
+    #[test]
+    fn rewrites_base_offset_without_touching_crc() {
+        let mut b = batch(1, 0);
+        set_base_offset(&mut b, 1234);
+        assert_eq!(parse_header(&b).unwrap().base_offset, 1234);
+        validate_batches(&b, 1 << 20).unwrap();
+        assert_eq!(peek_offset_and_len(&b), Some((1234, b.len())));
+    }
+
+    #[test]
+    fn last_sequence_wraps() {
+        let mut h = parse_header(&batch(3, 2)).unwrap();
+        h.base_sequence = i32::MAX - 1;
+        assert_eq!(h.last_sequence(), 0);
+        h.base_sequence = -1;
+        assert_eq!(h.last_sequence(), -1);
+    }
+}

@@ -1,0 +1,101 @@
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use shard_log::{LogConfig, PartitionLog};
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Append one batch: record value lengths.
+    Append(Vec<usize>),
+    /// Close (or just drop, like a crash) and reopen.
+    Reopen { clean: bool },
+    /// Read from a fraction of the log end with a byte limit.
+    Read { at: f64, max_bytes: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => prop::collection::vec(0usize..300, 1..6).prop_map(Op::Append),
+        1 => any::<bool>().prop_map(|clean| Op::Reopen { clean }),
+        3 => (0.0f64..1.0, 1usize..3000).prop_map(|(at, max_bytes)| Op::Read { at, max_bytes }),
+    ]
+}
+
+fn check_read(log: &PartitionLog, model: &[String], at: i64, max_bytes: usize) {
+    let r = log.read(at, max_bytes).unwrap();
+    let recs = records_in(&r.records);
+    if at == model.len() as i64 {
+        assert!(recs.is_empty());
+        return;
+    }
+    assert!(!recs.is_empty());
+    assert!(recs[0].0 <= at, "read starts after the requested offset");
+    assert!(recs.iter().any(|(o, _)| *o == at));
+    for (i, (o, v)) in recs.iter().enumerate() {
+        assert_eq!(*o, recs[0].0 + i as i64, "offsets are contiguous");
+        assert_eq!(v, &model[*o as usize], "value at offset {o}");
+    }
+}
+
+fn run(ops: Vec<Op>, config: LogConfig, fsync_mode: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(dir.path(), config.clone()).unwrap();
+    let mut model: Vec<String> = Vec::new();
+    for op in ops {
+        match op {
+            Op::Append(lens) => {
+                let base = model.len();
+                let recs: Vec<(i64, Vec<u8>)> = lens
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        let v = format!("{}:{}", base + i, "z".repeat(*l));
+                        (base as i64, v.into_bytes())
+                    })
+                    .collect();
+                let info = log.append(&batch_with(&recs, NO_PRODUCER), 0).unwrap();
+                assert_eq!(info.base_offset, base as i64);
+                for (_, v) in recs {
+                    model.push(String::from_utf8(v).unwrap());
+                }
+                if fsync_mode {
+                    log.flush_to(info.last_offset + 1).unwrap();
+                }
+                assert_eq!(log.high_watermark(), model.len() as i64);
+            }
+            Op::Reopen { clean } => {
+                if clean {
+                    log.close().unwrap();
+                }
+                drop(log);
+                log = PartitionLog::open(dir.path(), config.clone()).unwrap();
+                assert_eq!(log.log_end_offset(), model.len() as i64);
+            }
+            Op::Read { at, max_bytes } => {
+                let at = (at * (model.len() + 1) as f64) as i64;
+                check_read(&log, &model, at.min(model.len() as i64), max_bytes);
+            }
+        }
+    }
+    let all = read_all(&log, 0);
+    assert_eq!(all.len(), model.len());
+    for (o, v) in all {
+        assert_eq!(v, model[o as usize]);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn reads_return_exactly_the_appended_records(
+        ops in prop::collection::vec(op(), 1..40),
+        segment_bytes in 300u64..4000,
+        interval in prop_oneof![Just(0u32), 1u32..2000, Just(1u32 << 20)],
+        fsync_mode in any::<bool>(),
+    ) {
+        let config = if fsync_mode { fsync(segment_bytes, interval) } else { page_cache(segment_bytes, interval) };
+        run(ops, config, fsync_mode);
+    }
+}

@@ -128,9 +128,16 @@ impl PartitionLog {
             .last()
             .cloned()
             .ok_or_else(|| LogError::Corrupt("log has no segments".into()))?;
-        // What survived the previous run may still sit in the page cache only: make it durable
-        // so the high watermark can start at the log end.
-        active.sync_data()?;
+        // What survived the previous run may still sit in the page cache only (a killed
+        // process, not a machine crash): make it durable so the high watermark can start at the
+        // log end. After a clean close only the active segment can be touched since.
+        if rec.clean {
+            active.sync_data()?;
+        } else {
+            for seg in &rec.segments {
+                seg.sync_data()?;
+            }
+        }
         let log_end = active.end_offset();
         let (hw_tx, _) = watch::channel(log_end);
         Ok(Self {
@@ -166,10 +173,9 @@ impl PartitionLog {
         Ok(())
     }
 
-    fn active_segment(&self) -> Arc<Segment> {
-        let segs = self.segments.read();
-        // The list is never empty while the log is open (the active segment is never removed).
-        Arc::clone(&segs[segs.len() - 1])
+    /// The segment appends go to. The list is only empty after `close()`.
+    fn active_segment(&self) -> Result<Arc<Segment>, LogError> {
+        self.segments.read().last().cloned().ok_or(LogError::Closed)
     }
 
     /// The segment that holds `offset`: the last one whose base offset is <= `offset`.
@@ -224,7 +230,7 @@ impl PartitionLog {
         };
 
         let total_bytes: u64 = headers.iter().map(|h| h.total_len as u64).sum();
-        let mut active = self.active_segment();
+        let mut active = self.active_segment()?;
         if Self::should_roll(&active, &w, &config, total_bytes, next - 1, now_ms) {
             active = self.roll(&mut w, &config, log_end)?;
         }
@@ -269,7 +275,7 @@ impl PartitionLog {
 
     /// Seals the active segment and starts a new one at `new_base`; snapshots producer state.
     fn roll(&self, w: &mut Writer, config: &LogConfig, new_base: i64) -> Result<Arc<Segment>, LogError> {
-        let old = self.active_segment();
+        let old = self.active_segment()?;
         old.seal()?;
         let new = Arc::new(Segment::create(&self.dir, new_base, config.index_max_bytes)?);
         self.segments.write().push(Arc::clone(&new));
@@ -291,7 +297,7 @@ impl PartitionLog {
             let mut w = self.writer.lock();
             (
                 self.log_end.load(Ordering::Acquire),
-                self.active_segment(),
+                self.active_segment().map_err(std::io::Error::other)?,
                 std::mem::take(&mut w.unsynced),
                 std::mem::take(&mut w.dir_dirty),
             )
@@ -593,7 +599,7 @@ impl PartitionLog {
         // No appends can start now; make everything durable, then seal and mark clean.
         let flushed = self.flush_inner();
         let w = self.writer.lock();
-        let active = self.active_segment();
+        let active = self.active_segment()?;
         let log_end = self.log_end.load(Ordering::Acquire);
         let sealed = active
             .seal()

@@ -23,6 +23,8 @@ pub(crate) struct Recovered {
     pub(crate) producers: ProducerState,
     /// Age reference of the active segment, if it has data.
     pub(crate) active_created_ms: Option<i64>,
+    /// The previous run ended with `close()`.
+    pub(crate) clean: bool,
 }
 
 /// fsyncs a directory so file creations, renames and deletions in it are durable.
@@ -164,6 +166,7 @@ pub(crate) fn recover(dir: &Path, config: &LogConfig) -> Result<Recovered, LogEr
         segments,
         producers,
         active_created_ms,
+        clean,
     })
 }
 

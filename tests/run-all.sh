@@ -29,7 +29,9 @@ BROKER_BIN="$TARGET_DIR/release/shard-broker"
 VENV="$ROOT/tests/.venv"
 export SHARD_BROKER_BIN="$BROKER_BIN"
 
-declare -a STEP_NAMES=() STEP_RESULTS=() STEP_TIMES=()
+LOG_DIR="$ROOT/target/run-all"
+mkdir -p "$LOG_DIR"
+declare -a STEP_NAMES=() STEP_RESULTS=() STEP_TIMES=() STEP_TESTS=()
 FAILED=0
 PASSED=0
 
@@ -43,11 +45,14 @@ run_step() {
     echo "==   \$ $*"
     echo "=================================================================================="
     local start rc
+    local idx=${#STEP_NAMES[@]}
+    local logf="$LOG_DIR/step-$idx.log"
     start=$(date +%s)
     set +e
-    timeout --kill-after=30 "$limit" bash -c '"$@"' run-step "$@"
-    rc=$?
+    timeout --kill-after=30 "$limit" bash -c '"$@"' run-step "$@" 2>&1 | tee "$logf"
+    rc=${PIPESTATUS[0]}
     set -e
+    STEP_TESTS+=("$(count_tests "$logf")")
     local secs=$(( $(date +%s) - start ))
     STEP_NAMES+=("$name")
     STEP_TIMES+=("${secs}s")
@@ -65,7 +70,34 @@ run_step() {
     return 0
 }
 
+# count_tests LOG -> "P F" (tests passed / failed) from cargo test, pytest or Maven Surefire output
+count_tests() {
+    sed 's/\x1b\[[0-9;]*m//g' "$1" | awk '
+        /^test result: / {                       # cargo: test result: ok. 9 passed; 0 failed; ...
+            for (i = 1; i <= NF; i++) {
+                if ($(i) ~ /^passed;?$/) p += $(i-1)
+                if ($(i) ~ /^failed;?$/) f += $(i-1)
+            }
+        }
+        /^=+ .*(passed|failed|error).* in [0-9.]+s/ {   # pytest final line
+            for (i = 1; i <= NF; i++) {
+                w = $(i); gsub(/[,=]/, "", w)
+                if (w == "passed") p += $(i-1)
+                if (w == "failed" || w == "error" || w == "errors") f += $(i-1)
+            }
+        }
+        /Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+, Skipped: [0-9]+$/ {   # surefire total
+            line = $0; sub(/.*Tests run: /, "", line); gsub(/[^0-9]+/, " ", line); split(line, n, " ")
+            st_run = n[1]; st_fail = n[2] + n[3]; st_skip = n[4]; st = 1
+        }
+        END {
+            if (st) { p += st_run - st_fail - st_skip; f += st_fail }
+            printf "%d %d\n", p, f
+        }'
+}
+
 skip_step() {
+    STEP_TESTS+=("0 0")
     STEP_NAMES+=("$1")
     STEP_RESULTS+=("SKIPPED ($2)")
     STEP_TIMES+=("-")
@@ -88,7 +120,7 @@ venv_step() {
 }
 
 mvn_step() {
-    (cd "$ROOT/tests/java" && mvn -B -ntp test "-Dshard.broker.bin=$BROKER_BIN" ${MVN_ARGS:-})
+    (cd "$ROOT/tests/java" && mvn -B -ntp -Dstyle.color=never test "-Dshard.broker.bin=$BROKER_BIN" ${MVN_ARGS:-})
 }
 
 export ROOT PYTHON TARGET_DIR BROKER_BIN VENV
@@ -104,7 +136,8 @@ if last_ok && [[ -x "$BROKER_BIN" ]]; then BUILD_OK=1; fi
 if [[ "${SHARD_SKIP_RUST_TESTS:-0}" == 1 ]]; then
     skip_step "cargo test --workspace" "SHARD_SKIP_RUST_TESTS=1"
 else
-    run_step "cargo test --workspace" 2400 cargo test --workspace
+    # --no-fail-fast: a failing test binary must not hide the results of the others
+    run_step "cargo test --workspace" 2400 cargo test --workspace --no-fail-fast
 fi
 
 run_step "python venv + pip install" 900 venv_step
@@ -127,13 +160,21 @@ echo
 echo "=================================================================================="
 echo "== run-all summary"
 echo "=================================================================================="
+TOTAL_P=0
+TOTAL_F=0
+printf '  %-40s %-30s %6s %s\n' "step" "result" "time" "tests"
 for i in "${!STEP_NAMES[@]}"; do
-    printf '  %-40s %-32s %s\n' "${STEP_NAMES[$i]}" "${STEP_RESULTS[$i]}" "${STEP_TIMES[$i]}"
+    read -r tp tf <<< "${STEP_TESTS[$i]}"
+    TOTAL_P=$((TOTAL_P + tp)); TOTAL_F=$((TOTAL_F + tf))
+    t="-"
+    if [[ $tp -gt 0 || $tf -gt 0 ]]; then t="$tp passed, $tf failed"; fi
+    printf '  %-40s %-30s %6s %s\n' "${STEP_NAMES[$i]}" "${STEP_RESULTS[$i]}" "${STEP_TIMES[$i]}" "$t"
 done
 echo
-echo "steps: $PASSED passed, $FAILED failed"
+echo "  step logs: $LOG_DIR/step-N.log; broker logs: tests/java/target/broker-logs/, tests/python/.logs/"
+echo "  steps: $PASSED ok, $FAILED failed or skipped"
+echo
+echo "tests: $TOTAL_P passed, $TOTAL_F failed"
 if [[ $FAILED -ne 0 ]]; then
-    echo "run-all: FAILED (broker logs: tests/java/target/broker-logs/, tests/python/.logs/)"
     exit 1
 fi
-echo "run-all: OK"

@@ -9,6 +9,21 @@
 //! [`PartitionLog::flush_to`] makes a prefix durable with group commit (one fsync serves every
 //! waiter it covers). A failed fsync poisons the partition: every later append or flush fails
 //! with [`LogError::Poisoned`] instead of acknowledging data the disk may have dropped.
+//!
+//! Files in a partition directory:
+//! - `{base:020}.log`: whole batches, base offsets rewritten on append;
+//! - `{base:020}.index`: sparse `(relative offset u32, position u32)` entries, one per
+//!   `index_interval_bytes`, memory-mapped; preallocated while active, trimmed when sealed;
+//! - `{base:020}.timeindex`: `(max timestamp i64, relative offset u32)` entries, added when the
+//!   max timestamp grew, plus a final one when the segment is sealed;
+//! - `{offset:020}.snapshot`: idempotent-producer state for all batches below `offset`
+//!   (written at each roll and on close);
+//! - `clean_shutdown`: written by `close()`, removed by `open()`. Without it the active
+//!   segment is scanned (header + CRC) and truncated at the first torn or corrupt batch.
+//!
+//! Modules: `segment` (one segment's files, scans), `index`/`time_index` over `index_file`
+//! (mmap storage), `producer_state`, `durability` (group commit, poisoning), `recovery`
+//! (open), `records` (record-level timestamp lookup), `partition` (the public log).
 
 pub mod batch;
 mod config;

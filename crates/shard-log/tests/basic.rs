@@ -112,3 +112,31 @@ fn closed_log_refuses_operations_and_delete_removes_dir() {
     log.delete().unwrap();
     assert!(!path.exists());
 }
+
+#[test]
+fn concurrent_reads_during_appends_see_whole_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::sync::Arc::new(PartitionLog::open(dir.path(), page_cache(2000, 100)).unwrap());
+    let writer = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for i in 0..300 {
+                log.append(&batch(&format!("w{i}"), 1 + i % 3, i as i64), 0).unwrap();
+            }
+        })
+    };
+    let mut reads = 0;
+    while !writer.is_finished() || reads == 0 {
+        let hw = log.high_watermark();
+        let from = hw / 2;
+        let r = log.read(from, 4096).unwrap();
+        let recs = records_in(&r.records);
+        if from < r.high_watermark {
+            assert!(recs.iter().any(|(o, _)| *o == from));
+        }
+        assert!(recs.iter().all(|(o, _)| *o < r.high_watermark));
+        reads += 1;
+    }
+    writer.join().unwrap();
+    assert_eq!(read_all(&log, 0).len(), 600);
+}

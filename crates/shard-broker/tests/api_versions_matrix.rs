@@ -34,7 +34,11 @@ async fn create_topic(c: &mut RawClient, topic: &str, version: i16) -> CreateTop
             .with_name(name(topic))
             .with_num_partitions(2)
             .with_replication_factor(1)
-            .with_configs(vec![CreatableTopicConfig::default().with_name(StrBytes::from_static_str("retention.ms")).with_value(Some(StrBytes::from_static_str("3600000")))]),
+            .with_configs(vec![
+                CreatableTopicConfig::default()
+                    .with_name(StrBytes::from_static_str("retention.ms"))
+                    .with_value(Some(StrBytes::from_static_str("3600000"))),
+            ]),
     ]);
     c.call(ApiKey::CreateTopics, version, &req).await
 }
@@ -64,7 +68,11 @@ async fn every_api_at_min_and_max_version() {
         if v >= 5 {
             assert_eq!(resp.topics[0].num_partitions, 2);
             let configs = resp.topics[0].configs.as_ref().expect("configs");
-            assert!(configs.iter().any(|c| &*c.name == "retention.ms" && c.value.as_deref() == Some("3600000")));
+            assert!(
+                configs
+                    .iter()
+                    .any(|c| &*c.name == "retention.ms" && c.value.as_deref() == Some("3600000"))
+            );
         }
         let again = create_topic(&mut c, &topic, v).await;
         assert_eq!(again.topics[0].error_code, 36, "TOPIC_ALREADY_EXISTS");
@@ -77,7 +85,11 @@ async fn every_api_at_min_and_max_version() {
         let topics = if v == 0 { Some(vec![]) } else { None };
         let resp: MetadataResponse = c.call(ApiKey::Metadata, v, &MetadataRequest::default().with_topics(topics)).await;
         assert_eq!(resp.brokers.len(), 1);
-        let t = resp.topics.iter().find(|t| t.name.as_deref().map(|n| &**n) == Some(topic)).expect("topic listed");
+        let t = resp
+            .topics
+            .iter()
+            .find(|t| t.name.as_deref().map(|n| &**n) == Some(topic))
+            .expect("topic listed");
         assert_eq!(t.partitions.len(), 2);
         assert_eq!(t.partitions[0].leader_id.0, 1);
         if v >= 10 {
@@ -87,10 +99,17 @@ async fn every_api_at_min_and_max_version() {
 
     let mut expected_end = 0i64;
     for v in versions(ApiKey::Produce) {
-        let td = if v >= 13 { TopicProduceData::default().with_topic_id(id) } else { TopicProduceData::default().with_name(name(topic)) };
-        let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![
-            td.with_partition_data(vec![PartitionProduceData::default().with_index(0).with_records(Some(batch(3, -1, -1)))]),
-        ]);
+        let td = if v >= 13 {
+            TopicProduceData::default().with_topic_id(id)
+        } else {
+            TopicProduceData::default().with_name(name(topic))
+        };
+        let req = ProduceRequest::default()
+            .with_acks(-1)
+            .with_timeout_ms(5000)
+            .with_topic_data(vec![td.with_partition_data(vec![
+                PartitionProduceData::default().with_index(0).with_records(Some(batch(3, -1, -1))),
+            ])]);
         let resp: ProduceResponse = c.call(ApiKey::Produce, v, &req).await;
         let p = &resp.responses[0].partition_responses[0];
         assert_eq!(p.error_code, 0, "produce v{v}: {:?}", p.error_message);
@@ -99,28 +118,40 @@ async fn every_api_at_min_and_max_version() {
     }
 
     for v in versions(ApiKey::Fetch) {
-        let ft = if v >= 13 { FetchTopic::default().with_topic_id(id) } else { FetchTopic::default().with_topic(name(topic)) };
+        let ft = if v >= 13 {
+            FetchTopic::default().with_topic_id(id)
+        } else {
+            FetchTopic::default().with_topic(name(topic))
+        };
         let req = FetchRequest::default()
             .with_replica_id(BrokerId(-1))
             .with_max_wait_ms(100)
             .with_min_bytes(1)
             .with_max_bytes(1 << 20)
             .with_session_epoch(-1)
-            .with_topics(vec![ft.with_partitions(vec![FetchPartition::default().with_partition(0).with_fetch_offset(1).with_partition_max_bytes(1 << 20)])]);
+            .with_topics(vec![ft.with_partitions(
+                vec![FetchPartition::default().with_partition(0).with_fetch_offset(1).with_partition_max_bytes(1 << 20)],
+            )]);
         let resp: FetchResponse = c.call(ApiKey::Fetch, v, &req).await;
         let p = &resp.responses[0].partitions[0];
         assert_eq!(p.error_code, 0, "fetch v{v}");
         assert_eq!(p.high_watermark, expected_end);
         let records = p.records.clone().expect("records");
         let sets = kafka_protocol::records::RecordBatchDecoder::decode_all(&mut records.clone()).expect("decode fetched batches");
-        let offsets: Vec<i64> = sets.iter().flat_map(|s| s.records.iter().map(|r| r.offset)).filter(|o| *o >= 1).collect();
+        let offsets: Vec<i64> = sets
+            .iter()
+            .flat_map(|s| s.records.iter().map(|r| r.offset))
+            .filter(|o| *o >= 1)
+            .collect();
         assert_eq!(offsets, (1..expected_end).collect::<Vec<_>>(), "fetch v{v} offsets");
     }
 
     for v in versions(ApiKey::ListOffsets) {
         for (ts, want) in [(-2i64, 0i64), (-1, expected_end)] {
             let req = ListOffsetsRequest::default().with_replica_id(BrokerId(-1)).with_topics(vec![
-                ListOffsetsTopic::default().with_name(name(topic)).with_partitions(vec![ListOffsetsPartition::default().with_partition_index(0).with_timestamp(ts)]),
+                ListOffsetsTopic::default()
+                    .with_name(name(topic))
+                    .with_partitions(vec![ListOffsetsPartition::default().with_partition_index(0).with_timestamp(ts)]),
             ]);
             let resp: ListOffsetsResponse = c.call(ApiKey::ListOffsets, v, &req).await;
             assert_eq!(resp.topics[0].partitions[0].error_code, 0);
@@ -129,18 +160,28 @@ async fn every_api_at_min_and_max_version() {
     }
 
     for v in versions(ApiKey::FindCoordinator) {
-        let req = FindCoordinatorRequest::default()
-            .with_key(StrBytes::from_static_str("g"))
-            .with_coordinator_keys(if v >= 4 { vec![StrBytes::from_static_str("g")] } else { vec![] });
+        let req = if v >= 4 {
+            FindCoordinatorRequest::default().with_coordinator_keys(vec![StrBytes::from_static_str("g")])
+        } else {
+            FindCoordinatorRequest::default().with_key(StrBytes::from_static_str("g"))
+        };
         let resp: FindCoordinatorResponse = c.call(ApiKey::FindCoordinator, v, &req).await;
-        let (node, port) = if v >= 4 { (resp.coordinators[0].node_id.0, resp.coordinators[0].port) } else { (resp.node_id.0, resp.port) };
+        let (node, port) = if v >= 4 {
+            (resp.coordinators[0].node_id.0, resp.coordinators[0].port)
+        } else {
+            (resp.node_id.0, resp.port)
+        };
         assert_eq!(node, 1);
         assert_eq!(port, i32::from(broker.addr.port()));
     }
 
     let mut last_pid = -1;
     for v in versions(ApiKey::InitProducerId) {
-        let req = InitProducerIdRequest::default().with_producer_id(ProducerId(-1)).with_producer_epoch(-1).with_transaction_timeout_ms(60000);
+        let req = InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1)
+            .with_transaction_timeout_ms(60000);
         let resp: InitProducerIdResponse = c.call(ApiKey::InitProducerId, v, &req).await;
         assert_eq!(resp.error_code, 0);
         assert!(resp.producer_id.0 > last_pid);
@@ -149,8 +190,14 @@ async fn every_api_at_min_and_max_version() {
 
     for v in versions(ApiKey::DescribeConfigs) {
         let req = DescribeConfigsRequest::default().with_include_synonyms(true).with_resources(vec![
-            DescribeConfigsResource::default().with_resource_type(2).with_resource_name(StrBytes::from_static_str("matrix-v2")).with_configuration_keys(None),
-            DescribeConfigsResource::default().with_resource_type(4).with_resource_name(StrBytes::from_static_str("1")).with_configuration_keys(None),
+            DescribeConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(StrBytes::from_static_str("matrix-v2"))
+                .with_configuration_keys(None),
+            DescribeConfigsResource::default()
+                .with_resource_type(4)
+                .with_resource_name(StrBytes::from_static_str("1"))
+                .with_configuration_keys(None),
         ]);
         let resp: DescribeConfigsResponse = c.call(ApiKey::DescribeConfigs, v, &req).await;
         let topic_cfg = &resp.results[0];
@@ -158,7 +205,11 @@ async fn every_api_at_min_and_max_version() {
         let retention = topic_cfg.configs.iter().find(|c| &*c.name == "retention.ms").expect("retention.ms");
         assert_eq!(retention.value.as_deref(), Some("3600000"));
         assert_eq!(retention.config_source, 1, "DYNAMIC_TOPIC_CONFIG");
-        let segment = topic_cfg.configs.iter().find(|c| &*c.name == "segment.bytes").expect("segment.bytes");
+        let segment = topic_cfg
+            .configs
+            .iter()
+            .find(|c| &*c.name == "segment.bytes")
+            .expect("segment.bytes");
         assert_eq!(segment.config_source, 5, "DEFAULT_CONFIG");
         assert_eq!(resp.results[1].error_code, 0);
         assert!(resp.results[1].configs.iter().any(|c| &*c.name == "log.retention.ms"));
@@ -166,9 +217,17 @@ async fn every_api_at_min_and_max_version() {
 
     for v in versions(ApiKey::IncrementalAlterConfigs) {
         let set = |value: &'static str| {
-            IncrementalAlterConfigsRequest::default().with_resources(vec![AlterConfigsResource::default().with_resource_type(2).with_resource_name(StrBytes::from_static_str("matrix-v2")).with_configs(vec![
-                AlterableConfig::default().with_name(StrBytes::from_static_str("retention.bytes")).with_config_operation(0).with_value(Some(StrBytes::from_static_str(value))),
-            ])])
+            IncrementalAlterConfigsRequest::default().with_resources(vec![
+                AlterConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(StrBytes::from_static_str("matrix-v2"))
+                    .with_configs(vec![
+                        AlterableConfig::default()
+                            .with_name(StrBytes::from_static_str("retention.bytes"))
+                            .with_config_operation(0)
+                            .with_value(Some(StrBytes::from_static_str(value))),
+                    ]),
+            ])
         };
         let ok: IncrementalAlterConfigsResponse = c.call(ApiKey::IncrementalAlterConfigs, v, &set("1048576")).await;
         assert_eq!(ok.responses[0].error_code, 0);
@@ -179,20 +238,26 @@ async fn every_api_at_min_and_max_version() {
     for v in versions(ApiKey::CreatePartitions) {
         let topic = format!("matrix-v{}", versions(ApiKey::CreateTopics)[1]);
         let count = if v == 0 { 3 } else { 4 };
-        let req = CreatePartitionsRequest::default().with_timeout_ms(5000).with_topics(vec![CreatePartitionsTopic::default().with_name(name(&topic)).with_count(count)]);
+        let req = CreatePartitionsRequest::default()
+            .with_timeout_ms(5000)
+            .with_topics(vec![CreatePartitionsTopic::default().with_name(name(&topic)).with_count(count)]);
         let resp: CreatePartitionsResponse = c.call(ApiKey::CreatePartitions, v, &req).await;
         assert_eq!(resp.results[0].error_code, 0, "{:?}", resp.results[0].error_message);
     }
 
     for v in versions(ApiKey::DescribeCluster) {
-        let resp: DescribeClusterResponse = c.call(ApiKey::DescribeCluster, v, &DescribeClusterRequest::default().with_endpoint_type(1)).await;
+        let resp: DescribeClusterResponse = c
+            .call(ApiKey::DescribeCluster, v, &DescribeClusterRequest::default().with_endpoint_type(1))
+            .await;
         assert_eq!(resp.error_code, 0);
         assert_eq!(resp.brokers.len(), 1);
         assert!(!resp.cluster_id.is_empty());
     }
 
     for v in versions(ApiKey::DescribeTopicPartitions) {
-        let req = DescribeTopicPartitionsRequest::default().with_response_partition_limit(2000).with_topics(vec![TopicRequest::default().with_name(name("matrix-v7"))]);
+        let req = DescribeTopicPartitionsRequest::default()
+            .with_response_partition_limit(2000)
+            .with_topics(vec![TopicRequest::default().with_name(name("matrix-v7"))]);
         let resp: DescribeTopicPartitionsResponse = c.call(ApiKey::DescribeTopicPartitions, v, &req).await;
         assert_eq!(resp.topics[0].error_code, 0);
         assert_eq!(resp.topics[0].partitions.len(), 4);
@@ -204,10 +269,11 @@ async fn every_api_at_min_and_max_version() {
             DeleteTopicsRequest::default().with_topics(vec![DeleteTopicState::default().with_name(Some(name(&topic)))])
         } else {
             DeleteTopicsRequest::default().with_topic_names(vec![name(&topic)])
-        };
-        let resp: DeleteTopicsResponse = c.call(ApiKey::DeleteTopics, v, &req.with_timeout_ms(5000)).await;
+        }
+        .with_timeout_ms(5000);
+        let resp: DeleteTopicsResponse = c.call(ApiKey::DeleteTopics, v, &req).await;
         assert_eq!(resp.responses[0].error_code, 0);
-        let again: DeleteTopicsResponse = c.call(ApiKey::DeleteTopics, v, &DeleteTopicsRequest::default().with_topic_names(vec![name(&topic)]).with_topics(vec![DeleteTopicState::default().with_name(Some(name(&topic)))])).await;
+        let again: DeleteTopicsResponse = c.call(ApiKey::DeleteTopics, v, &req).await;
         assert_eq!(again.responses[0].error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
     }
     broker.stop().await;

@@ -5,12 +5,12 @@ mod common;
 
 use bytes::{BufMut, BytesMut};
 use common::{RawClient, TestBroker, batch};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse, ProduceRequest,
-    ProduceResponse, TopicName,
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse,
+    ProduceRequest, ProduceResponse, TopicName,
 };
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::protocol::StrBytes;
 
 /// A fresh connection still gets ApiVersions and Metadata answered.
@@ -32,7 +32,10 @@ async fn truncated_frame_closes_connection() {
     let len = (cut.len() - 4) as i32;
     cut[0..4].copy_from_slice(&len.to_be_bytes());
     c.write_raw(&cut).await;
-    assert!(c.is_closed_by_broker().await, "broker must drop a connection sending an undecodable request");
+    assert!(
+        c.is_closed_by_broker().await,
+        "broker must drop a connection sending an undecodable request"
+    );
     assert_still_serving(&broker).await;
     broker.stop().await;
 }
@@ -130,22 +133,26 @@ async fn produce_with_wrong_crc_is_refused_and_nothing_appended() {
     records[last] ^= 0xff; // inside the CRC-covered part
     let topic = TopicName(StrBytes::from_static_str("crc-topic"));
     let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![
-        TopicProduceData::default()
-            .with_name(topic.clone())
-            .with_partition_data(vec![PartitionProduceData::default().with_index(0).with_records(Some(records.freeze()))]),
+        TopicProduceData::default().with_name(topic.clone()).with_partition_data(vec![
+            PartitionProduceData::default().with_index(0).with_records(Some(records.freeze())),
+        ]),
     ]);
     let resp: ProduceResponse = c.call(ApiKey::Produce, 9, &req).await;
     assert_eq!(resp.responses[0].partition_responses[0].error_code, 2, "CORRUPT_MESSAGE");
-    let lo = ListOffsetsRequest::default().with_replica_id(kafka_protocol::messages::BrokerId(-1)).with_topics(vec![
-        ListOffsetsTopic::default().with_name(topic).with_partitions(vec![ListOffsetsPartition::default().with_partition_index(0).with_timestamp(-1)]),
-    ]);
+    let lo = ListOffsetsRequest::default()
+        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
+        .with_topics(vec![ListOffsetsTopic::default().with_name(topic).with_partitions(vec![
+            ListOffsetsPartition::default().with_partition_index(0).with_timestamp(-1),
+        ])]);
     let lo: ListOffsetsResponse = c.call(ApiKey::ListOffsets, 7, &lo).await;
     assert_eq!(lo.topics[0].partitions[0].offset, 0, "nothing appended");
     // A good batch on the same connection is accepted.
     let good = ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![
         TopicProduceData::default()
             .with_name(TopicName(StrBytes::from_static_str("crc-topic")))
-            .with_partition_data(vec![PartitionProduceData::default().with_index(0).with_records(Some(batch(5, -1, -1)))]),
+            .with_partition_data(vec![
+                PartitionProduceData::default().with_index(0).with_records(Some(batch(5, -1, -1))),
+            ]),
     ]);
     let resp: ProduceResponse = c.call(ApiKey::Produce, 9, &good).await;
     assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);

@@ -14,6 +14,8 @@ const EARLIEST_LOCAL: i64 = -4;
 
 /// Answers ListOffsets.
 pub fn handle(ctx: &Ctx, req: ListOffsetsRequest) -> ListOffsetsResponse {
+    // The leader epoch field exists from v4 on; older versions must leave it at its default.
+    let epoch = if ctx.version >= 4 { LEADER_EPOCH } else { -1 };
     let topics = req
         .topics
         .into_iter()
@@ -43,8 +45,8 @@ pub fn handle(ctx: &Ctx, req: ListOffsetsRequest) -> ListOffsetsResponse {
                         }
                     };
                     match found {
-                        Ok(Some((offset, timestamp))) => resp.with_offset(offset).with_timestamp(timestamp).with_leader_epoch(LEADER_EPOCH),
-                        Ok(None) => resp.with_offset(-1).with_timestamp(-1).with_leader_epoch(LEADER_EPOCH),
+                        Ok(Some((offset, timestamp))) => resp.with_offset(offset).with_timestamp(timestamp).with_leader_epoch(epoch),
+                        Ok(None) => resp.with_offset(-1).with_timestamp(-1).with_leader_epoch(epoch),
                         Err(e) => resp.with_error_code(log_error_code(&e)).with_offset(-1).with_timestamp(-1),
                     }
                 })

@@ -36,7 +36,12 @@ impl TestBroker {
 
     /// Starts a broker on an existing data directory.
     pub async fn start_in(dir: tempfile::TempDir, extra_config: &str) -> TestBroker {
-        let text = format!("listeners = \"127.0.0.1:0\"\nlog.dir = \"{}\"\n{extra_config}", dir.path().display());
+        // Broker logs show up in a failing test's output.
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
+        let text = format!(
+            "listeners = \"127.0.0.1:0\"\nlog.dir = \"{}\"\n{extra_config}",
+            dir.path().display()
+        );
         let config = Arc::new(BrokerConfig::parse(&text).expect("config"));
         let server = Server::bind(config).await.expect("bind");
         let addr = server.local_addr().expect("addr");
@@ -51,7 +56,10 @@ impl TestBroker {
     /// Graceful shutdown; returns the data directory for a restart.
     pub async fn stop(self) -> tempfile::TempDir {
         self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(20), self.task).await.expect("shutdown in time").expect("server task");
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("shutdown in time")
+            .expect("server task");
         self.dir
     }
 
@@ -68,8 +76,14 @@ pub struct RawClient {
 
 impl RawClient {
     pub async fn connect(addr: SocketAddr) -> RawClient {
-        let stream = tokio::time::timeout(TIMEOUT, TcpStream::connect(addr)).await.expect("connect in time").expect("connect");
-        RawClient { stream, next_correlation: 1 }
+        let stream = tokio::time::timeout(TIMEOUT, TcpStream::connect(addr))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        RawClient {
+            stream,
+            next_correlation: 1,
+        }
     }
 
     /// Writes raw bytes.
@@ -80,20 +94,29 @@ impl RawClient {
     /// Reads one response frame; `None` when the broker closed the connection.
     pub async fn read_frame(&mut self) -> Option<Bytes> {
         let mut len = [0u8; 4];
-        match tokio::time::timeout(TIMEOUT, self.stream.read_exact(&mut len)).await.expect("response in time") {
+        match tokio::time::timeout(TIMEOUT, self.stream.read_exact(&mut len))
+            .await
+            .expect("response in time")
+        {
             Ok(_) => {}
             Err(_) => return None,
         }
         let len = i32::from_be_bytes(len) as usize;
         let mut body = vec![0u8; len];
-        tokio::time::timeout(TIMEOUT, self.stream.read_exact(&mut body)).await.expect("body in time").ok()?;
+        tokio::time::timeout(TIMEOUT, self.stream.read_exact(&mut body))
+            .await
+            .expect("body in time")
+            .ok()?;
         Some(Bytes::from(body))
     }
 
     /// True if the broker closes the connection (EOF) within the timeout.
     pub async fn is_closed_by_broker(&mut self) -> bool {
         let mut buf = [0u8; 64];
-        matches!(tokio::time::timeout(TIMEOUT, self.stream.read(&mut buf)).await, Ok(Ok(0)) | Ok(Err(_)))
+        matches!(
+            tokio::time::timeout(TIMEOUT, self.stream.read(&mut buf)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        )
     }
 
     /// Encodes a request frame.
@@ -151,7 +174,14 @@ pub fn batch(count: i32, producer_id: i64, base_sequence: i32) -> Bytes {
         })
         .collect();
     let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(&mut buf, records.iter(), &RecordEncodeOptions { version: 2, compression: Compression::None })
-        .expect("encode batch");
+    RecordBatchEncoder::encode(
+        &mut buf,
+        records.iter(),
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .expect("encode batch");
     buf.freeze()
 }

@@ -37,9 +37,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Produce 200,000 keyed records with headers and explicit timestamps through a default-config (acks=all,
@@ -92,10 +92,15 @@ class ProduceCrashConsumeTest {
         return h;
     }
 
-    @Test
+    /**
+     * Both Shard durability modes promise that acknowledged records survive a SIGKILL of the broker
+     * (page_cache: the OS still holds the data). For the Apache Kafka flavor the key is ignored.
+     */
+    @ParameterizedTest(name = "log.flush.mode={0}")
+    @ValueSource(strings = {"fsync", "page_cache"})
     @Timeout(value = 420, unit = TimeUnit.SECONDS)
-    void produceKill9RestartConsumeEverythingExactlyOnce(TestInfo info) throws Exception {
-        broker = ShardBroker.start("ProduceCrashConsume");
+    void produceKill9RestartConsumeEverythingExactlyOnce(String flushMode) throws Exception {
+        broker = ShardBroker.start("ProduceCrashConsume-" + flushMode, Map.of("log.flush.mode", flushMode));
 
         try (Admin admin = broker.admin()) {
             admin.createTopics(List.of(new NewTopic(TOPIC, PARTITIONS, (short) 1))).all().get(30, TimeUnit.SECONDS);

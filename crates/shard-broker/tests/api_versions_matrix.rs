@@ -97,6 +97,22 @@ async fn every_api_at_min_and_max_version() {
         }
     }
 
+    // By topic id (v12+), as Admin.describeTopics(TopicCollection.ofTopicIds(..)) asks.
+    for v in [12, 13] {
+        let unknown = Uuid::new_v4();
+        let req = MetadataRequest::default().with_topics(Some(vec![
+            MetadataRequestTopic::default().with_topic_id(id).with_name(None),
+            // Java's Admin sends an empty name with the id.
+            MetadataRequestTopic::default().with_topic_id(unknown).with_name(Some(name(""))),
+        ]));
+        let resp: MetadataResponse = c.call(ApiKey::Metadata, v, &req).await;
+        assert_eq!(resp.topics.len(), 2);
+        assert_eq!(resp.topics[0].topic_id, id);
+        assert_eq!(resp.topics[0].name.as_deref().map(|n| &**n), Some(topic));
+        assert_eq!(resp.topics[1].topic_id, unknown);
+        assert_eq!(resp.topics[1].error_code, 100, "UNKNOWN_TOPIC_ID");
+    }
+
     let mut expected_end = 0i64;
     for v in versions(ApiKey::Produce) {
         let td = if v >= 13 {

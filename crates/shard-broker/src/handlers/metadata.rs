@@ -33,9 +33,10 @@ pub fn handle(ctx: &Ctx, req: MetadataRequest) -> MetadataResponse {
         req.topics
             .unwrap_or_default()
             .into_iter()
+            // Java clients asking by id send an empty name, not null: a non-zero id decides.
             .map(|t| match t.name {
-                Some(name) => lookup_by_name(ctx, &name, auto_create),
-                None => lookup_by_id(ctx, t.topic_id),
+                Some(name) if t.topic_id.is_nil() => lookup_by_name(ctx, &name, auto_create),
+                _ => lookup_by_id(ctx, t.topic_id),
             })
             .collect()
     };

@@ -42,14 +42,13 @@ pub fn handle(ctx: &Ctx, req: ProduceRequest) -> Reply {
             };
             parts.push(match outcome {
                 Ok((log, info)) => {
-                    if !info.duplicate && acks != 0 {
-                        pending.push(PendingFlush {
-                            topic: ti,
-                            partition: pi,
-                            log,
-                            end_offset: info.last_offset + 1,
-                        });
-                    }
+                    // Duplicates wait too: the original append may not be durable yet.
+                    pending.push(PendingFlush {
+                        topic: ti,
+                        partition: pi,
+                        log,
+                        end_offset: info.last_offset + 1,
+                    });
                     resp.with_base_offset(info.base_offset).with_log_start_offset(info.log_start_offset)
                 }
                 Err((code, message)) => resp.with_error_code(code).with_error_message(message.map(s)),
@@ -64,22 +63,14 @@ pub fn handle(ctx: &Ctx, req: ProduceRequest) -> Reply {
         );
     }
     if acks == 0 {
+        // No one waits for the answer, but the flush still has to run: in fsync mode it is what
+        // moves the high watermark and makes the records visible to consumers.
+        tokio::spawn(flush_all(pending));
         return Reply::Nothing;
     }
     let ctx = ctx.clone();
     Reply::Later(Box::pin(async move {
-        let flushes = pending.into_iter().map(|f| async move {
-            let log = f.log.clone();
-            let end = f.end_offset;
-            let result = tokio::task::spawn_blocking(move || log.flush_to(end)).await;
-            let error = match result {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e),
-                Err(join) => Some(LogError::Io(std::io::Error::other(join.to_string()))),
-            };
-            (f.topic, f.partition, error)
-        });
-        for (ti, pi, error) in futures::future::join_all(flushes).await {
+        for (ti, pi, error) in flush_all(pending).await {
             if let Some(e) = error {
                 tracing::error!(error = %e, "produce could not be made durable");
                 let p = &mut responses[ti].partition_responses[pi];
@@ -90,6 +81,23 @@ pub fn handle(ctx: &Ctx, req: ProduceRequest) -> Reply {
         }
         ctx.encode(&ProduceResponse::default().with_responses(responses))
     }))
+}
+
+/// Makes every pending append durable (concurrently; the log shares fsyncs between callers) and
+/// returns the failures by (topic index, partition index).
+async fn flush_all(pending: Vec<PendingFlush>) -> Vec<(usize, usize, Option<LogError>)> {
+    let flushes = pending.into_iter().map(|f| async move {
+        let log = f.log.clone();
+        let end = f.end_offset;
+        let result = tokio::task::spawn_blocking(move || log.flush_to(end)).await;
+        let error = match result {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(join) => Some(LogError::Io(std::io::Error::other(join.to_string()))),
+        };
+        (f.topic, f.partition, error)
+    });
+    futures::future::join_all(flushes).await
 }
 
 fn resolve_topic(ctx: &Ctx, name: &TopicName, id: uuid::Uuid) -> Result<Arc<Topic>, i16> {

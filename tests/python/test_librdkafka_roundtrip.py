@@ -92,8 +92,9 @@ def test_produce_consume_roundtrip(broker, idempotent):
 
     consumer = Consumer({
         "bootstrap.servers": broker.bootstrap,
-        # librdkafka requires group.id for a Consumer even when only assign() is used; no subscribe(),
-        # no commits, so no group membership is needed (it may still look up the coordinator).
+        # librdkafka requires group.id for a Consumer even when only assign() is used. With assign() and
+        # explicit offsets it joins no group and commits nothing, but it still sends FindCoordinator
+        # for the group (seen with debug=cgrp), so the broker must answer that.
         "group.id": f"py-assign-{topic}",
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,

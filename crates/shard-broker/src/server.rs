@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use shard_log::PartitionLog;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -98,23 +99,22 @@ impl Server {
     }
 }
 
-async fn retention_loop(broker: Arc<Broker>, shutdown: CancellationToken) {
-    let every = Duration::from_millis(broker.config.log_retention_check_interval_ms);
+/// Every `every`, until shutdown, runs `pass` on each partition log in a blocking thread.
+async fn every_partition<F>(broker: Arc<Broker>, every: Duration, shutdown: CancellationToken, pass: F)
+where
+    F: Fn(&str, usize, &PartitionLog) + Send + Sync + 'static,
+{
+    let pass = Arc::new(pass);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.cancelled() => return,
         }
-        let b = broker.clone();
+        let (b, pass) = (broker.clone(), pass.clone());
         let _ = tokio::task::spawn_blocking(move || {
-            let now = crate::clock::now_ms();
             for topic in b.topics.list() {
                 for (p, log) in topic.partitions().iter().enumerate() {
-                    match log.apply_retention(now) {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(topic = %topic.name, partition = p, segments = n, "retention deleted segments"),
-                        Err(e) => tracing::warn!(topic = %topic.name, partition = p, error = %e, "retention failed"),
-                    }
+                    pass(&topic.name, p, log);
                 }
             }
         })
@@ -122,23 +122,24 @@ async fn retention_loop(broker: Arc<Broker>, shutdown: CancellationToken) {
     }
 }
 
+async fn retention_loop(broker: Arc<Broker>, shutdown: CancellationToken) {
+    let every = Duration::from_millis(broker.config.log_retention_check_interval_ms);
+    every_partition(broker, every, shutdown, |topic, partition, log| {
+        match log.apply_retention(crate::clock::now_ms()) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(topic, partition, segments = n, "retention deleted segments"),
+            Err(e) => tracing::warn!(topic, partition, error = %e, "retention failed"),
+        }
+    })
+    .await;
+}
+
 async fn flush_loop(broker: Arc<Broker>, shutdown: CancellationToken) {
     let every = Duration::from_millis(broker.config.log_flush_interval_ms);
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = shutdown.cancelled() => return,
+    every_partition(broker, every, shutdown, |topic, partition, log| {
+        if let Err(e) = log.flush() {
+            tracing::error!(topic, partition, error = %e, "background flush failed");
         }
-        let b = broker.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            for topic in b.topics.list() {
-                for log in topic.partitions() {
-                    if let Err(e) = log.flush() {
-                        tracing::error!(topic = %topic.name, error = %e, "background flush failed");
-                    }
-                }
-            }
-        })
-        .await;
-    }
+    })
+    .await;
 }

@@ -306,6 +306,23 @@ impl TopicRegistry {
         Ok(topic)
     }
 
+    /// The topic called `name`, created with the broker defaults if it does not exist and
+    /// `auto_create` is set (Kafka's auto.create.topics.enable). Losing a creation race to
+    /// another request answers with the winner's topic; `AlreadyExists` is returned only if that
+    /// topic is gone again.
+    pub fn get_or_create(&self, name: &str, auto_create: bool) -> Result<Arc<Topic>, TopicError> {
+        if let Some(topic) = self.get(name) {
+            return Ok(topic);
+        }
+        if !auto_create {
+            return Err(TopicError::Unknown);
+        }
+        match self.create(name, -1, -1, BTreeMap::new()) {
+            Err(TopicError::AlreadyExists(n)) => self.get(name).ok_or(TopicError::AlreadyExists(n)),
+            other => other,
+        }
+    }
+
     /// Deletes a topic and its data.
     pub fn delete(&self, name: &str) -> Result<Arc<Topic>, TopicError> {
         let _guard = self.admin.lock();

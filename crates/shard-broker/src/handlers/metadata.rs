@@ -49,30 +49,17 @@ pub fn handle(ctx: &Ctx, req: MetadataRequest) -> MetadataResponse {
 }
 
 fn lookup_by_name(ctx: &Ctx, name: &TopicName, auto_create: bool) -> MetadataResponseTopic {
-    let b = &ctx.broker;
-    if let Some(topic) = b.topics.get(name) {
-        return topic_entry(ctx, &topic);
-    }
-    let error = |code: i16| {
-        MetadataResponseTopic::default()
-            .with_name(Some(name.clone()))
-            .with_error_code(code)
-            .with_topic_authorized_operations(OPS_NOT_REQUESTED)
+    let code = match tokio::task::block_in_place(|| ctx.broker.topics.get_or_create(name, auto_create)) {
+        Ok(topic) => return topic_entry(ctx, &topic),
+        Err(TopicError::Unknown | TopicError::Reserved(_)) => ResponseError::UnknownTopicOrPartition.code(),
+        // Created by another request and deleted again at once.
+        Err(TopicError::AlreadyExists(_)) => ResponseError::LeaderNotAvailable.code(),
+        Err(e) => topic_error_code(&e),
     };
-    if !auto_create {
-        return error(ResponseError::UnknownTopicOrPartition.code());
-    }
-    match tokio::task::block_in_place(|| b.topics.create(name, -1, -1, Default::default())) {
-        Ok(topic) => topic_entry(ctx, &topic),
-        // Lost a race with another creator: answer with the existing topic.
-        Err(TopicError::AlreadyExists(_)) => b
-            .topics
-            .get(name)
-            .map(|t| topic_entry(ctx, &t))
-            .unwrap_or_else(|| error(ResponseError::LeaderNotAvailable.code())),
-        Err(TopicError::Reserved(_)) => error(ResponseError::UnknownTopicOrPartition.code()),
-        Err(e) => error(topic_error_code(&e)),
-    }
+    MetadataResponseTopic::default()
+        .with_name(Some(name.clone()))
+        .with_error_code(code)
+        .with_topic_authorized_operations(OPS_NOT_REQUESTED)
 }
 
 fn lookup_by_id(ctx: &Ctx, id: Uuid) -> MetadataResponseTopic {

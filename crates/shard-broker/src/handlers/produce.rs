@@ -105,18 +105,11 @@ fn resolve_topic(ctx: &Ctx, name: &TopicName, id: uuid::Uuid) -> Result<Arc<Topi
     if ctx.version >= 13 {
         return topics.get_by_id(&id).ok_or(ResponseError::UnknownTopicId.code());
     }
-    if let Some(topic) = topics.get(name) {
-        return Ok(topic);
-    }
-    if !ctx.broker.config.auto_create_topics_enable {
-        return Err(ResponseError::UnknownTopicOrPartition.code());
-    }
-    match tokio::task::block_in_place(|| topics.create(name, -1, -1, Default::default())) {
-        Ok(topic) => Ok(topic),
-        Err(TopicError::AlreadyExists(_)) => topics.get(name).ok_or(ResponseError::UnknownTopicOrPartition.code()),
-        Err(TopicError::InvalidName(_)) => Err(ResponseError::InvalidTopicException.code()),
-        Err(_) => Err(ResponseError::UnknownTopicOrPartition.code()),
-    }
+    let auto_create = ctx.broker.config.auto_create_topics_enable;
+    tokio::task::block_in_place(|| topics.get_or_create(name, auto_create)).map_err(|e| match e {
+        TopicError::InvalidName(_) => ResponseError::InvalidTopicException.code(),
+        _ => ResponseError::UnknownTopicOrPartition.code(),
+    })
 }
 
 type AppendOutcome = Result<(Arc<PartitionLog>, shard_log::AppendInfo), (i16, Option<String>)>;

@@ -17,7 +17,12 @@ pub struct ShareConfig {
 
 impl Default for ShareConfig {
     fn default() -> Self {
-        ShareConfig { lock_duration_ms: 30_000, delivery_count_limit: 5, max_in_flight: 2000, renew_enabled: true }
+        ShareConfig {
+            lock_duration_ms: 30_000,
+            delivery_count_limit: 5,
+            max_in_flight: 2000,
+            renew_enabled: true,
+        }
     }
 }
 

@@ -24,12 +24,21 @@ struct ModelRecord {
 
 impl ModelRecord {
     fn settled(state: RecordState, count: u16) -> ModelRecord {
-        ModelRecord { state, count, member: 0, deadline: 0 }
+        ModelRecord {
+            state,
+            count,
+            member: 0,
+            deadline: 0,
+        }
     }
 
     fn view(&self) -> RecordView {
         let lock = (self.state == RecordState::Acquired).then_some((MemberId(self.member), self.deadline));
-        RecordView { state: self.state, delivery_count: self.count, lock }
+        RecordView {
+            state: self.state,
+            delivery_count: self.count,
+            lock,
+        }
     }
 }
 
@@ -47,7 +56,13 @@ pub struct ModelPartition {
 impl ModelPartition {
     /// An empty model starting at `start`.
     pub fn new(config: ShareConfig, start: i64) -> ModelPartition {
-        ModelPartition { config, start, end: start, records: BTreeMap::new(), finished: BTreeMap::new() }
+        ModelPartition {
+            config,
+            start,
+            end: start,
+            records: BTreeMap::new(),
+            finished: BTreeMap::new(),
+        }
     }
 
     /// Rebuilds from a snapshot (gaps are Available with no deliveries).
@@ -85,7 +100,10 @@ impl ModelPartition {
 
     /// First Available offset, else the window end.
     pub fn next_fetch_offset(&self) -> i64 {
-        self.records.iter().find(|(_, r)| r.state == RecordState::Available).map_or(self.end, |(o, _)| *o)
+        self.records
+            .iter()
+            .find(|(_, r)| r.state == RecordState::Available)
+            .map_or(self.end, |(o, _)| *o)
     }
 
     /// Same numbers as [`SharePartition::stats`].
@@ -115,14 +133,26 @@ impl ModelPartition {
             let state = r.state.durable();
             match ranges.last_mut() {
                 Some(p) if p.last_offset + 1 == o && p.state == state && p.delivery_count == r.count => p.last_offset = o,
-                _ => ranges.push(StateRange { first_offset: o, last_offset: o, state, delivery_count: r.count }),
+                _ => ranges.push(StateRange {
+                    first_offset: o,
+                    last_offset: o,
+                    state,
+                    delivery_count: r.count,
+                }),
             }
         }
-        ShareSnapshot { start_offset: self.start, ranges }
+        ShareSnapshot {
+            start_offset: self.start,
+            ranges,
+        }
     }
 
     fn released(&self, count: u16) -> RecordState {
-        if count >= self.config.delivery_count_limit { RecordState::Archived } else { RecordState::Available }
+        if count >= self.config.delivery_count_limit {
+            RecordState::Archived
+        } else {
+            RecordState::Available
+        }
     }
 
     fn advance(&mut self) {
@@ -151,12 +181,17 @@ impl ModelPartition {
     ) -> Vec<AcquiredRange> {
         let mut valid = Vec::new();
         for b in batches {
-            if b.first_offset > b.last_offset || b.first_offset < 0 || valid.last().is_some_and(|p: &LogBatch| b.first_offset <= p.last_offset) {
+            if b.first_offset > b.last_offset
+                || b.first_offset < 0
+                || valid.last().is_some_and(|p: &LogBatch| b.first_offset <= p.last_offset)
+            {
                 break;
             }
             valid.push(*b);
         }
-        let (Some(first), Some(last)) = (valid.first().copied(), valid.last().copied()) else { return Vec::new() };
+        let (Some(first), Some(last)) = (valid.first().copied(), valid.last().copied()) else {
+            return Vec::new();
+        };
         if max_records == 0 || last.last_offset < self.start || fetch_offset > self.end {
             return Vec::new();
         }
@@ -205,7 +240,15 @@ impl ModelPartition {
                     if acquired > 0 {
                         break;
                     }
-                    self.records.insert(o, ModelRecord { state: RecordState::Acquired, count: c + 1, member: member.0, deadline });
+                    self.records.insert(
+                        o,
+                        ModelRecord {
+                            state: RecordState::Acquired,
+                            count: c + 1,
+                            member: member.0,
+                            deadline,
+                        },
+                    );
                     taken.push((o, c + 1));
                     break;
                 }
@@ -222,14 +265,30 @@ impl ModelPartition {
                         if r.state != RecordState::Available || r.count != c {
                             break;
                         }
-                        self.records.insert(p, ModelRecord { state: RecordState::Acquired, count: c + 1, member: member.0, deadline });
+                        self.records.insert(
+                            p,
+                            ModelRecord {
+                                state: RecordState::Acquired,
+                                count: c + 1,
+                                member: member.0,
+                                deadline,
+                            },
+                        );
                         taken.push((p, c + 1));
                         n += 1;
                         p += 1;
                     }
                     break;
                 }
-                self.records.insert(o, ModelRecord { state: RecordState::Acquired, count: c + 1, member: member.0, deadline });
+                self.records.insert(
+                    o,
+                    ModelRecord {
+                        state: RecordState::Acquired,
+                        count: c + 1,
+                        member: member.0,
+                        deadline,
+                    },
+                );
                 taken.push((o, c + 1));
                 acquired += 1;
             } else {
@@ -242,7 +301,15 @@ impl ModelPartition {
                 if soft_stop.is_none() && (acquired >= max || new_left == Some(0)) {
                     break;
                 }
-                self.records.insert(o, ModelRecord { state: RecordState::Acquired, count: 1, member: member.0, deadline });
+                self.records.insert(
+                    o,
+                    ModelRecord {
+                        state: RecordState::Acquired,
+                        count: 1,
+                        member: member.0,
+                        deadline,
+                    },
+                );
                 self.end = o + 1;
                 taken.push((o, 1));
                 acquired += 1;
@@ -263,7 +330,11 @@ impl ModelPartition {
         for (o, c) in taken {
             match out.last_mut() {
                 Some(p) if p.last_offset + 1 == o && p.delivery_count == c => p.last_offset = o,
-                _ => out.push(AcquiredRange { first_offset: o, last_offset: o, delivery_count: c }),
+                _ => out.push(AcquiredRange {
+                    first_offset: o,
+                    last_offset: o,
+                    delivery_count: c,
+                }),
             }
         }
         out
@@ -302,7 +373,10 @@ impl ModelPartition {
         for o in first..=ack.last_offset {
             let r = self.records[&o];
             let new = match ack.ack_type {
-                AckType::Renew => ModelRecord { deadline: now.saturating_add(self.config.lock_duration_ms), ..r },
+                AckType::Renew => ModelRecord {
+                    deadline: now.saturating_add(self.config.lock_duration_ms),
+                    ..r
+                },
                 AckType::Accept => ModelRecord::settled(RecordState::Acknowledged, r.count),
                 AckType::Reject | AckType::Gap => ModelRecord::settled(RecordState::Archived, r.count),
                 AckType::Release => ModelRecord::settled(self.released(r.count), r.count),
@@ -314,8 +388,12 @@ impl ModelPartition {
 
     /// Same contract as [`SharePartition::expire`].
     pub fn expire(&mut self, now: i64) {
-        let due: Vec<i64> =
-            self.records.iter().filter(|(_, r)| r.state == RecordState::Acquired && r.deadline <= now).map(|(o, _)| *o).collect();
+        let due: Vec<i64> = self
+            .records
+            .iter()
+            .filter(|(_, r)| r.state == RecordState::Acquired && r.deadline <= now)
+            .map(|(o, _)| *o)
+            .collect();
         for o in due {
             let c = self.records[&o].count;
             self.records.insert(o, ModelRecord::settled(self.released(c), c));
@@ -325,8 +403,12 @@ impl ModelPartition {
 
     /// Same contract as [`SharePartition::release_member`].
     pub fn release_member(&mut self, member: MemberId) {
-        let held: Vec<i64> =
-            self.records.iter().filter(|(_, r)| r.state == RecordState::Acquired && r.member == member.0).map(|(o, _)| *o).collect();
+        let held: Vec<i64> = self
+            .records
+            .iter()
+            .filter(|(_, r)| r.state == RecordState::Acquired && r.member == member.0)
+            .map(|(o, _)| *o)
+            .collect();
         for o in held {
             let c = self.records[&o].count;
             self.records.insert(o, ModelRecord::settled(self.released(c), c));
@@ -466,7 +548,9 @@ impl Op {
         };
         let tag = take()?;
         let op = match tag % 12 {
-            0 | 1 => Op::Produce { records: u16::from(take()? % 40) + 1 },
+            0 | 1 => Op::Produce {
+                records: u16::from(take()? % 40) + 1,
+            },
             2 => Op::Compact { index: u16::from(take()?) },
             3 => Op::Retain { batches: take()? % 4 },
             4 | 5 => Op::Acquire {
@@ -475,21 +559,33 @@ impl Op {
                 record_limit: take()? % 2 == 1,
                 read_batches: take()? % 16 + 1,
             },
-            6 => Op::AckHeld { member: take()? % 5, pattern: u16::from_le_bytes([take()?, take()?]) },
+            6 => Op::AckHeld {
+                member: take()? % 5,
+                pattern: u16::from_le_bytes([take()?, take()?]),
+            },
             7 => Op::AckRange {
                 member: take()? % 5,
                 from: i16::from(take()? as i8),
                 len: i16::from(take()? as i8),
                 ack_type: take()? % 5,
             },
-            8 => Op::Tick { ms: u16::from_le_bytes([take()?, take()?]) },
+            8 => Op::Tick {
+                ms: u16::from_le_bytes([take()?, take()?]),
+            },
             9 => Op::MemberGone { member: take()? % 5 },
             10 => match take()? % 4 {
                 0 => Op::Reset { delta: u16::from(take()?) },
-                1 => Op::Configure { delivery_limit: take()? % 10 + 1, lock_ms: u16::from(take()?) * 100 + 1, max_in_flight: u16::from(take()?) * 4 + 1 },
+                1 => Op::Configure {
+                    delivery_limit: take()? % 10 + 1,
+                    lock_ms: u16::from(take()?) * 100 + 1,
+                    max_in_flight: u16::from(take()?) * 4 + 1,
+                },
                 _ => Op::Restart,
             },
-            _ => Op::AckHeld { member: take()? % 5, pattern: 0 },
+            _ => Op::AckHeld {
+                member: take()? % 5,
+                pattern: 0,
+            },
         };
         Some(op)
     }
@@ -556,17 +652,36 @@ impl Harness {
                     self.log_start = self.log.first().map_or(self.log_end, |b| b.first_offset);
                 }
             }
-            Op::Acquire { member, max_records, record_limit, read_batches } => {
-                self.acquire(MemberId(u32::from(member) + 1), u32::from(max_records), record_limit, usize::from(read_batches.max(1)))?;
+            Op::Acquire {
+                member,
+                max_records,
+                record_limit,
+                read_batches,
+            } => {
+                self.acquire(
+                    MemberId(u32::from(member) + 1),
+                    u32::from(max_records),
+                    record_limit,
+                    usize::from(read_batches.max(1)),
+                )?;
             }
             Op::AckHeld { member, pattern } => {
                 let m = MemberId(u32::from(member) + 1);
                 let acks = self.held_acks(m, pattern);
                 self.acknowledge(m, &acks)?;
             }
-            Op::AckRange { member, from, len, ack_type } => {
+            Op::AckRange {
+                member,
+                from,
+                len,
+                ack_type,
+            } => {
                 let first = self.machine.start_offset() + i64::from(from);
-                let ack = AckRange::new(first, first + i64::from(len), AckType::from_code((ack_type % 5) as i8).unwrap_or(AckType::Accept));
+                let ack = AckRange::new(
+                    first,
+                    first + i64::from(len),
+                    AckType::from_code((ack_type % 5) as i8).unwrap_or(AckType::Accept),
+                );
                 self.acknowledge(MemberId(u32::from(member) + 1), &[ack])?;
             }
             Op::Tick { ms } => {
@@ -602,7 +717,11 @@ impl Harness {
                     (a, b) => return Err(format!("reset disagrees: machine {a:?}, model {b:?}")),
                 }
             }
-            Op::Configure { delivery_limit, lock_ms, max_in_flight } => {
+            Op::Configure {
+                delivery_limit,
+                lock_ms,
+                max_in_flight,
+            } => {
                 let config = ShareConfig {
                     delivery_count_limit: u16::from(delivery_limit.max(1)),
                     lock_duration_ms: i64::from(lock_ms.max(1)),
@@ -639,13 +758,21 @@ impl Harness {
             return Err(format!("next fetch offset: machine {fetch}, model {model_fetch}"));
         }
         let (fetch, batches) = self.read(fetch, read_batches)?;
-        let mode = if record_limit { AcquireMode::RecordLimit } else { AcquireMode::BatchOptimized };
-        let before: Vec<(i64, Option<RecordView>)> =
-            (self.model.start_offset()..self.model.next_offset()).map(|o| (o, self.model.record(o))).collect();
+        let mode = if record_limit {
+            AcquireMode::RecordLimit
+        } else {
+            AcquireMode::BatchOptimized
+        };
+        let before: Vec<(i64, Option<RecordView>)> = (self.model.start_offset()..self.model.next_offset())
+            .map(|o| (o, self.model.record(o)))
+            .collect();
         let got = self.machine.acquire(member, fetch, &batches, max_records, mode, self.now);
         let want = self.model.acquire(member, fetch, &batches, max_records, mode, self.now);
         if got.ranges != want {
-            return Err(format!("acquire({member:?}, fetch {fetch}, {batches:?}, max {max_records}, {mode:?}): machine {:?}, model {want:?}", got.ranges));
+            return Err(format!(
+                "acquire({member:?}, fetch {fetch}, {batches:?}, max {max_records}, {mode:?}): machine {:?}, model {want:?}",
+                got.ranges
+            ));
         }
         if record_limit && got.record_count() > u64::from(max_records) {
             return Err(format!("record_limit acquired {} > {max_records}", got.record_count()));
@@ -692,7 +819,10 @@ impl Harness {
         let got = self.machine.acknowledge(member, acks, self.now);
         let want = self.model.acknowledge(member, acks, self.now);
         if got.results != want {
-            return Err(format!("acknowledge({member:?}, {acks:?}): machine {:?}, model {want:?}", got.results));
+            return Err(format!(
+                "acknowledge({member:?}, {acks:?}): machine {:?}, model {want:?}",
+                got.results
+            ));
         }
         self.persisted.apply(&got.delta);
         Ok(())
@@ -712,7 +842,10 @@ impl Harness {
             if let Some(v) = a
                 && v.delivery_count > self.max_limit_seen
             {
-                return Err(format!("offset {o} delivered {} times, limit {}", v.delivery_count, self.max_limit_seen));
+                return Err(format!(
+                    "offset {o} delivered {} times, limit {}",
+                    v.delivery_count, self.max_limit_seen
+                ));
             }
         }
         let (f1, f2) = (self.machine.next_fetch_offset(), self.model.next_fetch_offset());
@@ -735,7 +868,10 @@ impl Harness {
     fn check_persisted(&self) -> Result<(), String> {
         let live = self.machine.snapshot();
         if live.start_offset != self.persisted.start_offset {
-            return Err(format!("persisted start {} != live start {}", self.persisted.start_offset, live.start_offset));
+            return Err(format!(
+                "persisted start {} != live start {}",
+                self.persisted.start_offset, live.start_offset
+            ));
         }
         let persisted = expand(&self.persisted);
         for (o, v) in self.machine.runs().flat_map(|(f, l, v)| (f..=l).map(move |o| (o, v))) {
@@ -750,7 +886,10 @@ impl Harness {
             }
         }
         if let Some((&o, _)) = persisted.range(self.machine.next_offset()..).next() {
-            return Err(format!("persisted state at {o} beyond the window end {}", self.machine.next_offset()));
+            return Err(format!(
+                "persisted state at {o} beyond the window end {}",
+                self.machine.next_offset()
+            ));
         }
         Ok(())
     }
@@ -766,9 +905,18 @@ impl Harness {
         while self.machine.start_offset() < self.log_end {
             rounds += 1;
             if rounds > max_rounds {
-                return Err(format!("drain made no progress: {:?}, log end {}", self.machine.stats(), self.log_end));
+                return Err(format!(
+                    "drain made no progress: {:?}, log end {}",
+                    self.machine.stats(),
+                    self.log_end
+                ));
             }
-            self.step(&Op::Acquire { member: 0, max_records: 500, record_limit: false, read_batches: 16 })?;
+            self.step(&Op::Acquire {
+                member: 0,
+                max_records: 500,
+                record_limit: false,
+                read_batches: 16,
+            })?;
             self.step(&Op::AckHeld { member: 0, pattern: 0 })?;
         }
         let finished = self.model.finished();

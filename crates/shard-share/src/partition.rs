@@ -52,7 +52,11 @@ pub struct RecordView {
 impl RecordView {
     fn of(r: &Run) -> RecordView {
         let lock = (r.state == RecordState::Acquired).then_some((MemberId(r.member), r.deadline));
-        RecordView { state: r.state, delivery_count: r.count, lock }
+        RecordView {
+            state: r.state,
+            delivery_count: r.count,
+            lock,
+        }
     }
 }
 
@@ -76,7 +80,14 @@ impl SharePartition {
     /// `share.auto.offset.reset` by the caller).
     pub fn new(config: ShareConfig, start_offset: i64) -> SharePartition {
         let start = start_offset.max(0);
-        SharePartition { config, start, end: start, runs: RunMap::default(), timers: LockTimers::default(), available_hint: start }
+        SharePartition {
+            config,
+            start,
+            end: start,
+            runs: RunMap::default(),
+            timers: LockTimers::default(),
+            available_hint: start,
+        }
     }
 
     /// Rebuilds a share-partition from its durable form. Offsets inside the snapshot's span that no
@@ -89,7 +100,8 @@ impl SharePartition {
             if first > p.end {
                 p.runs.push_back(p.end, Run::settled(first - 1, RecordState::Available, 0));
             }
-            p.runs.push_back(first, Run::settled(r.last_offset, r.state.record_state(), r.delivery_count));
+            p.runs
+                .push_back(first, Run::settled(r.last_offset, r.state.record_state(), r.delivery_count));
             p.end = r.last_offset + 1;
         }
         p.advance_start();
@@ -125,7 +137,11 @@ impl SharePartition {
             return self.end;
         }
         let from = self.available_hint.max(self.start);
-        let found = self.runs.overlapping(from, self.end - 1).find(|(_, r)| r.state == RecordState::Available).map(|(k, _)| k.max(from));
+        let found = self
+            .runs
+            .overlapping(from, self.end - 1)
+            .find(|(_, r)| r.state == RecordState::Available)
+            .map(|(k, _)| k.max(from));
         let next = found.unwrap_or(self.end);
         self.available_hint = next;
         next
@@ -183,10 +199,18 @@ impl SharePartition {
                 Some(prev) if prev.last_offset + 1 == first && prev.state == state && prev.delivery_count == r.count => {
                     prev.last_offset = r.last
                 }
-                _ => ranges.push(StateRange { first_offset: first, last_offset: r.last, state, delivery_count: r.count }),
+                _ => ranges.push(StateRange {
+                    first_offset: first,
+                    last_offset: r.last,
+                    state,
+                    delivery_count: r.count,
+                }),
             }
         }
-        ShareSnapshot { start_offset: self.start, ranges }
+        ShareSnapshot {
+            start_offset: self.start,
+            ranges,
+        }
     }
 
     /// Acquires records for `member` from log batches read at `fetch_offset` (which should be
@@ -209,7 +233,9 @@ impl SharePartition {
         let start_before = self.start;
         let mut delta = DeltaBuilder::default();
         let batches = well_formed_prefix(batches);
-        let (Some(first_batch), Some(last_batch)) = (batches.first(), batches.last()) else { return Acquisition::default() };
+        let (Some(first_batch), Some(last_batch)) = (batches.first(), batches.last()) else {
+            return Acquisition::default();
+        };
         if max_records == 0 || last_batch.last_offset < self.start || fetch_offset > self.end {
             return Acquisition::default();
         }
@@ -231,18 +257,29 @@ impl SharePartition {
         };
         let mut cursor = self.start.max(first_batch.first_offset);
         while cursor <= walk.bound() {
-            let step = if cursor < self.end { self.take_in_window(cursor, &mut walk, &mut delta) } else { self.take_new(cursor, &mut walk) };
+            let step = if cursor < self.end {
+                self.take_in_window(cursor, &mut walk, &mut delta)
+            } else {
+                self.take_new(cursor, &mut walk)
+            };
             match step {
                 Step::Next(next) => cursor = next,
                 Step::Stop => break,
             }
         }
         if let (Some(first), Some(last)) = (walk.out.first(), walk.out.last()) {
-            self.timers.push(LockEntry { deadline: walk.deadline, first: first.first_offset, last: last.last_offset });
+            self.timers.push(LockEntry {
+                deadline: walk.deadline,
+                first: first.first_offset,
+                last: last.last_offset,
+            });
             self.maybe_rebuild_timers();
         }
         self.advance_start();
-        Acquisition { ranges: walk.out, delta: delta.finish(start_before, self.start) }
+        Acquisition {
+            ranges: walk.out,
+            delta: delta.finish(start_before, self.start),
+        }
     }
 
     /// Archives Available records in `[from, to)` that the log no longer holds, extending the
@@ -250,7 +287,13 @@ impl SharePartition {
     fn archive_missing(&mut self, from: i64, to: i64, delta: &mut DeltaBuilder) {
         let in_window_last = to.min(self.end) - 1;
         if in_window_last >= from {
-            self.transition_where(from, in_window_last, |r| r.state == RecordState::Available, |_| RecordState::Archived, delta);
+            self.transition_where(
+                from,
+                in_window_last,
+                |r| r.state == RecordState::Available,
+                |_| RecordState::Archived,
+                delta,
+            );
         }
         if to > self.end {
             self.runs.push_back(self.end, Run::settled(to - 1, RecordState::Archived, 0));
@@ -261,7 +304,9 @@ impl SharePartition {
 
     /// One step of an acquisition inside the window, at `cursor`.
     fn take_in_window(&mut self, cursor: i64, walk: &mut Walk<'_>, delta: &mut DeltaBuilder) -> Step {
-        let Some((_, run)) = self.runs.containing(cursor) else { return Step::Stop };
+        let Some((_, run)) = self.runs.containing(cursor) else {
+            return Step::Stop;
+        };
         if run.state != RecordState::Available {
             return Step::Next(run.last + 1);
         }
@@ -294,7 +339,8 @@ impl SharePartition {
         };
         let last = piece_last.min(cursor.saturating_add(take.min(i64::MAX as u64) as i64 - 1));
         let (member, deadline) = (walk.member, walk.deadline);
-        self.runs.update(cursor, last, |_, r| Run::acquired(r.last, member, deadline, r.count + 1), |_, _| {});
+        self.runs
+            .update(cursor, last, |_, r| Run::acquired(r.last, member, deadline, r.count + 1), |_, _| {});
         walk.record(cursor, last, count + 1);
         if stop_after {
             return Step::Stop;
@@ -337,7 +383,10 @@ impl SharePartition {
         let results = acks.iter().map(|ack| self.acknowledge_one(member, ack, now, &mut delta)).collect();
         self.maybe_rebuild_timers();
         self.advance_start();
-        AckOutcome { results, delta: delta.finish(start_before, self.start) }
+        AckOutcome {
+            results,
+            delta: delta.finish(start_before, self.start),
+        }
     }
 
     fn acknowledge_one(&mut self, member: MemberId, ack: &AckRange, now: i64, delta: &mut DeltaBuilder) -> Result<(), AckError> {
@@ -351,7 +400,10 @@ impl SharePartition {
             return Err(AckError::InvalidRequest);
         }
         let first = ack.first_offset.max(self.start);
-        let held = self.runs.overlapping(first, ack.last_offset).all(|(_, r)| r.state == RecordState::Acquired && r.member == member.0);
+        let held = self
+            .runs
+            .overlapping(first, ack.last_offset)
+            .all(|(_, r)| r.state == RecordState::Acquired && r.member == member.0);
         if !held {
             return Err(AckError::InvalidRecordState);
         }
@@ -363,7 +415,11 @@ impl SharePartition {
                 }
                 let deadline = now.saturating_add(self.config.lock_duration_ms);
                 self.runs.update(first, ack.last_offset, |_, r| Run { deadline, ..*r }, |_, _| {});
-                self.timers.push(LockEntry { deadline, first, last: ack.last_offset });
+                self.timers.push(LockEntry {
+                    deadline,
+                    first,
+                    last: ack.last_offset,
+                });
             }
             AckType::Accept => self.transition_where(first, ack.last_offset, |_| true, |_| RecordState::Acknowledged, delta),
             AckType::Reject | AckType::Gap => self.transition_where(first, ack.last_offset, |_| true, |_| RecordState::Archived, delta),
@@ -516,7 +572,11 @@ impl SharePartition {
                 .runs
                 .iter()
                 .filter(|(_, r)| r.state == RecordState::Acquired)
-                .map(|(k, r)| LockEntry { deadline: r.deadline, first: k, last: r.last })
+                .map(|(k, r)| LockEntry {
+                    deadline: r.deadline,
+                    first: k,
+                    last: r.last,
+                })
                 .collect::<Vec<_>>();
             self.timers.rebuild(live.into_iter());
         }
@@ -525,7 +585,11 @@ impl SharePartition {
 
 /// Where a record goes when its holder lets go of it.
 fn released_state(count: u16, limit: u16) -> RecordState {
-    if count >= limit { RecordState::Archived } else { RecordState::Available }
+    if count >= limit {
+        RecordState::Archived
+    } else {
+        RecordState::Available
+    }
 }
 
 /// The leading batches that are well formed and strictly ascending; anything after a bad one is
@@ -585,14 +649,19 @@ impl Walk<'_> {
     }
 
     fn batch_len(&self, offset: i64) -> u64 {
-        self.batch_containing(offset).map_or(1, |b| (b.last_offset - b.first_offset + 1) as u64)
+        self.batch_containing(offset)
+            .map_or(1, |b| (b.last_offset - b.first_offset + 1) as u64)
     }
 
     fn record(&mut self, first: i64, last: i64, count: u16) {
         self.acquired += (last - first + 1) as u64;
         match self.out.last_mut() {
             Some(prev) if prev.last_offset + 1 == first && prev.delivery_count == count => prev.last_offset = last,
-            _ => self.out.push(AcquiredRange { first_offset: first, last_offset: last, delivery_count: count }),
+            _ => self.out.push(AcquiredRange {
+                first_offset: first,
+                last_offset: last,
+                delivery_count: count,
+            }),
         }
     }
 

@@ -26,12 +26,24 @@ impl Run {
     /// A run that is not Acquired (holder and deadline cleared so equal runs merge).
     pub fn settled(last: i64, state: RecordState, count: u16) -> Run {
         debug_assert!(state != RecordState::Acquired);
-        Run { last, deadline: 0, member: 0, count, state }
+        Run {
+            last,
+            deadline: 0,
+            member: 0,
+            count,
+            state,
+        }
     }
 
     /// A run held by `member` until `deadline`.
     pub fn acquired(last: i64, member: u32, deadline: i64, count: u16) -> Run {
-        Run { last, deadline, member, count, state: RecordState::Acquired }
+        Run {
+            last,
+            deadline,
+            member,
+            count,
+            state: RecordState::Acquired,
+        }
     }
 
     /// Whether `next`, starting right after this run, is indistinguishable from it.
@@ -84,7 +96,11 @@ impl RunMap {
 
     /// The run containing `offset`.
     pub fn containing(&self, offset: i64) -> Option<(i64, Run)> {
-        self.map.range(..=offset).next_back().filter(|(_, r)| r.last >= offset).map(|(k, r)| (*k, *r))
+        self.map
+            .range(..=offset)
+            .next_back()
+            .filter(|(_, r)| r.last >= offset)
+            .map(|(k, r)| (*k, *r))
     }
 
     /// Runs overlapping `first..=last`, in order (the first may start before `first`).
@@ -123,7 +139,9 @@ impl RunMap {
 
     /// Ensures a run boundary right before `offset`.
     pub fn split_at(&mut self, offset: i64) {
-        let Some((&k, run)) = self.map.range_mut(..offset).next_back() else { return };
+        let Some((&k, run)) = self.map.range_mut(..offset).next_back() else {
+            return;
+        };
         if run.last < offset || k == offset {
             return;
         }
@@ -151,7 +169,12 @@ impl RunMap {
 
     /// Merges equal neighbours among the runs from the one before `from` up to the one at `to`.
     fn merge_between(&mut self, from: i64, to: i64) {
-        let mut cursor = self.map.range(..from).next_back().or_else(|| self.map.range(from..).next()).map(|(k, _)| *k);
+        let mut cursor = self
+            .map
+            .range(..from)
+            .next_back()
+            .or_else(|| self.map.range(from..).next())
+            .map(|(k, _)| *k);
         while let Some(k) = cursor {
             if k >= to {
                 break;

@@ -40,7 +40,8 @@ impl StateDelta {
         !self.reset && self.start_offset.is_none() && self.ranges.is_empty()
     }
 
-    /// Folds a later delta into this one, so several calls can be persisted as one write.
+    /// Folds a later delta into this one, so several calls can be persisted as one write. Start
+    /// offsets only move forward between resets (as the machine produces them).
     pub fn merge(&mut self, later: &StateDelta) {
         if later.reset {
             *self = later.clone();
@@ -89,7 +90,10 @@ pub enum SnapshotError {
 impl ShareSnapshot {
     /// An empty share-partition starting at `start_offset`.
     pub fn new(start_offset: i64) -> ShareSnapshot {
-        ShareSnapshot { start_offset, ranges: Vec::new() }
+        ShareSnapshot {
+            start_offset,
+            ranges: Vec::new(),
+        }
     }
 
     /// Checks ordering and bounds.
@@ -100,7 +104,10 @@ impl ShareSnapshot {
         let mut prev_last: Option<i64> = None;
         for r in &self.ranges {
             if r.last_offset < r.first_offset {
-                return Err(SnapshotError::InvertedRange { first: r.first_offset, last: r.last_offset });
+                return Err(SnapshotError::InvertedRange {
+                    first: r.first_offset,
+                    last: r.last_offset,
+                });
             }
             if prev_last.is_some_and(|p| r.first_offset <= p) {
                 return Err(SnapshotError::Overlap(r.first_offset));
@@ -133,17 +140,27 @@ struct Overlay {
 }
 
 impl Overlay {
+    /// Ranges written in order, so a later one wins where they overlap.
     fn from_ranges(ranges: &[StateRange]) -> Overlay {
-        Overlay { map: ranges.iter().map(|r| (r.first_offset, *r)).collect() }
+        let mut overlay = Overlay { map: BTreeMap::new() };
+        for r in ranges {
+            overlay.write(*r);
+        }
+        overlay
     }
 
     /// Cuts the range containing `offset` (if it starts before) so a range starts at `offset`.
     fn split_at(&mut self, offset: i64) {
-        let Some((&k, r)) = self.map.range_mut(..offset).next_back() else { return };
+        let Some((&k, r)) = self.map.range_mut(..offset).next_back() else {
+            return;
+        };
         if r.last_offset < offset || k == offset {
             return;
         }
-        let tail = StateRange { first_offset: offset, ..*r };
+        let tail = StateRange {
+            first_offset: offset,
+            ..*r
+        };
         r.last_offset = offset - 1;
         self.map.insert(offset, tail);
     }
@@ -171,9 +188,7 @@ impl Overlay {
             r.first_offset = r.first_offset.max(start);
             match out.last_mut() {
                 Some(prev)
-                    if prev.last_offset + 1 == r.first_offset
-                        && prev.state == r.state
-                        && prev.delivery_count == r.delivery_count =>
+                    if prev.last_offset + 1 == r.first_offset && prev.state == r.state && prev.delivery_count == r.delivery_count =>
                 {
                     prev.last_offset = r.last_offset
                 }
@@ -202,7 +217,12 @@ impl DeltaBuilder {
             prev.last_offset = last;
             return;
         }
-        self.ranges.push(StateRange { first_offset: first, last_offset: last, state, delivery_count: count });
+        self.ranges.push(StateRange {
+            first_offset: first,
+            last_offset: last,
+            state,
+            delivery_count: count,
+        });
     }
 
     /// Notes that all earlier state was discarded.
@@ -217,7 +237,10 @@ impl DeltaBuilder {
             self.ranges
                 .into_iter()
                 .filter(|r| r.last_offset >= start_after)
-                .map(|r| StateRange { first_offset: r.first_offset.max(start_after), ..r })
+                .map(|r| StateRange {
+                    first_offset: r.first_offset.max(start_after),
+                    ..r
+                })
                 .collect()
         } else {
             let mut overlay = Overlay { map: BTreeMap::new() };
@@ -227,6 +250,10 @@ impl DeltaBuilder {
             overlay.into_ranges(start_after)
         };
         let start_offset = (self.reset || start_after != start_before).then_some(start_after);
-        StateDelta { reset: self.reset, start_offset, ranges }
+        StateDelta {
+            reset: self.reset,
+            start_offset,
+            ranges,
+        }
     }
 }

@@ -67,9 +67,9 @@ impl OffsetReset {
         match self {
             OffsetReset::Latest => log_end_offset,
             OffsetReset::Earliest => log_start_offset,
-            OffsetReset::ByDuration { millis } => {
-                offset_for_timestamp(now_ms.saturating_sub(*millis)).unwrap_or(log_end_offset).clamp(log_start_offset, log_end_offset)
-            }
+            OffsetReset::ByDuration { millis } => offset_for_timestamp(now_ms.saturating_sub(*millis))
+                .unwrap_or(log_end_offset)
+                .clamp(log_start_offset, log_end_offset),
         }
     }
 }
@@ -139,7 +139,11 @@ fn parse_seconds_ms(text: &str) -> Option<i64> {
         }
         let padded = format!("{frac:0<3}");
         let frac_ms: i64 = padded[..3].parse().ok()?;
-        ms = if negative { ms.checked_sub(frac_ms)? } else { ms.checked_add(frac_ms)? };
+        ms = if negative {
+            ms.checked_sub(frac_ms)?
+        } else {
+            ms.checked_add(frac_ms)?
+        };
     }
     Some(ms)
 }
@@ -169,7 +173,15 @@ mod tests {
 
     #[test]
     fn malformed_or_negative_durations_are_refused() {
-        for bad in ["by_duration:", "by_duration:PT", "by_duration:1H", "by_duration:P1H", "by_duration:-PT1H", "newest", "by_duration:PT1.1234567891S"] {
+        for bad in [
+            "by_duration:",
+            "by_duration:PT",
+            "by_duration:1H",
+            "by_duration:P1H",
+            "by_duration:-PT1H",
+            "newest",
+            "by_duration:PT1.1234567891S",
+        ] {
             assert!(bad.parse::<OffsetReset>().is_err(), "{bad} accepted");
         }
     }

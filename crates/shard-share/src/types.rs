@@ -156,7 +156,11 @@ pub struct AckRange {
 impl AckRange {
     /// An acknowledgement of `first..=last`.
     pub fn new(first_offset: i64, last_offset: i64, ack_type: AckType) -> AckRange {
-        AckRange { first_offset, last_offset, ack_type }
+        AckRange {
+            first_offset,
+            last_offset,
+            ack_type,
+        }
     }
 }
 

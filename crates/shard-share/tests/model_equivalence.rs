@@ -35,7 +35,12 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn config() -> impl Strategy<Value = ShareConfig> {
     (2u16..7, 100i64..1000, 10u32..300, any::<bool>()).prop_map(|(delivery_count_limit, lock_duration_ms, max_in_flight, renew_enabled)| {
-        ShareConfig { delivery_count_limit, lock_duration_ms, max_in_flight, renew_enabled }
+        ShareConfig {
+            delivery_count_limit,
+            lock_duration_ms,
+            max_in_flight,
+            renew_enabled,
+        }
     })
 }
 

@@ -7,9 +7,11 @@
 # and access to crates.io, PyPI and Maven Central. Steps:
 #   1. cargo build --release -p shard-broker     (the binary the end-to-end tests start)
 #   2. cargo test --workspace                    (Rust unit + integration tests)
-#   3. python venv at tests/.venv + pip install -r tests/python/requirements.txt
-#   4. pytest tests/python                       (librdkafka / confluent-kafka end-to-end)
-#   5. mvn -B test in tests/java                 (Apache Kafka Java client end-to-end)
+#   3. tests/fuzz-share.sh                       (60 s cargo-fuzz run of the shard-share state machine;
+#                                                 installs cargo-fuzz if missing, runs on stable rustc)
+#   4. python venv at tests/.venv + pip install -r tests/python/requirements.txt
+#   5. pytest tests/python                       (librdkafka / confluent-kafka end-to-end)
+#   6. mvn -B test in tests/java                 (Apache Kafka Java client end-to-end)
 # A failed step does not stop the later independent ones; steps that need the broker binary are
 # skipped when the build failed. Exit code is non-zero if any step failed or was skipped.
 #
@@ -17,6 +19,7 @@
 #   PYTHON=python3.11           interpreter for the venv
 #   CARGO_TARGET_DIR            honoured; the broker binary is $CARGO_TARGET_DIR/release/shard-broker
 #   SHARD_SKIP_RUST_TESTS=1     skip step 2 (e.g. when iterating on e2e tests)
+#   SHARD_FUZZ_SECONDS=60       fuzzing time of step 3 (see tests/fuzz-share.sh for its other knobs)
 #   PYTEST_ARGS / MVN_ARGS      extra arguments for pytest / mvn
 set -euo pipefail
 
@@ -139,6 +142,9 @@ else
     # --no-fail-fast: a failing test binary must not hide the results of the others
     run_step "cargo test --workspace" 2400 cargo test --workspace --no-fail-fast
 fi
+
+FUZZ_SECS="${SHARD_FUZZ_SECONDS:-60}"
+run_step "fuzz shard-share (${FUZZ_SECS} s)" $((FUZZ_SECS + 840)) bash "$ROOT/tests/fuzz-share.sh"
 
 run_step "python venv + pip install" 900 venv_step
 VENV_OK=0

@@ -8,5 +8,6 @@ pub mod durable_file;
 pub mod handlers;
 pub mod producer_ids;
 pub mod server;
+pub mod share;
 pub mod topic_config;
 pub mod topics;

@@ -86,6 +86,40 @@ pub struct BrokerConfig {
     pub auto_create_topics_enable: bool,
     #[serde(rename = "num.partitions")]
     pub num_partitions: i32,
+    #[serde(rename = "group.share.delivery.count.limit")]
+    pub group_share_delivery_count_limit: i32,
+    #[serde(rename = "group.share.min.delivery.count.limit")]
+    pub group_share_min_delivery_count_limit: i32,
+    #[serde(rename = "group.share.max.delivery.count.limit")]
+    pub group_share_max_delivery_count_limit: i32,
+    #[serde(rename = "group.share.record.lock.duration.ms")]
+    pub group_share_record_lock_duration_ms: i32,
+    #[serde(rename = "group.share.min.record.lock.duration.ms")]
+    pub group_share_min_record_lock_duration_ms: i32,
+    #[serde(rename = "group.share.max.record.lock.duration.ms")]
+    pub group_share_max_record_lock_duration_ms: i32,
+    #[serde(rename = "group.share.partition.max.record.locks")]
+    pub group_share_partition_max_record_locks: i32,
+    #[serde(rename = "group.share.min.partition.max.record.locks")]
+    pub group_share_min_partition_max_record_locks: i32,
+    #[serde(rename = "group.share.max.partition.max.record.locks")]
+    pub group_share_max_partition_max_record_locks: i32,
+    #[serde(rename = "group.share.max.share.sessions")]
+    pub group_share_max_share_sessions: i32,
+    #[serde(rename = "group.share.session.timeout.ms")]
+    pub group_share_session_timeout_ms: i32,
+    #[serde(rename = "group.share.min.session.timeout.ms")]
+    pub group_share_min_session_timeout_ms: i32,
+    #[serde(rename = "group.share.max.session.timeout.ms")]
+    pub group_share_max_session_timeout_ms: i32,
+    #[serde(rename = "group.share.heartbeat.interval.ms")]
+    pub group_share_heartbeat_interval_ms: i32,
+    #[serde(rename = "group.share.min.heartbeat.interval.ms")]
+    pub group_share_min_heartbeat_interval_ms: i32,
+    #[serde(rename = "group.share.max.heartbeat.interval.ms")]
+    pub group_share_max_heartbeat_interval_ms: i32,
+    #[serde(rename = "group.share.max.size")]
+    pub group_share_max_size: i32,
     /// Keys present in the file (to tell static settings from defaults in DescribeConfigs).
     #[serde(skip)]
     pub explicit_keys: Vec<String>,
@@ -112,6 +146,23 @@ impl Default for BrokerConfig {
             message_max_bytes: log.max_message_bytes,
             auto_create_topics_enable: true,
             num_partitions: 1,
+            group_share_delivery_count_limit: 5,
+            group_share_min_delivery_count_limit: 2,
+            group_share_max_delivery_count_limit: 10,
+            group_share_record_lock_duration_ms: 30000,
+            group_share_min_record_lock_duration_ms: 15000,
+            group_share_max_record_lock_duration_ms: 60000,
+            group_share_partition_max_record_locks: 2000,
+            group_share_min_partition_max_record_locks: 100,
+            group_share_max_partition_max_record_locks: 4000,
+            group_share_max_share_sessions: 2000,
+            group_share_session_timeout_ms: 45000,
+            group_share_min_session_timeout_ms: 45000,
+            group_share_max_session_timeout_ms: 60000,
+            group_share_heartbeat_interval_ms: 5000,
+            group_share_min_heartbeat_interval_ms: 5000,
+            group_share_max_heartbeat_interval_ms: 15000,
+            group_share_max_size: 200,
             explicit_keys: Vec::new(),
         }
     }
@@ -191,6 +242,142 @@ impl BrokerConfig {
         check(self.log_index_size_max_bytes >= 4096, "log.index.size.max.bytes", "must be >= 4096")?;
         check(self.message_max_bytes >= 64, "message.max.bytes", "must be >= 64")?;
         check(self.num_partitions >= 1, "num.partitions", "must be >= 1")?;
+        let in_range =
+            |value: i32, key: &'static str, lo: i32, hi: i32| check(lo <= value && value <= hi, key, &format!("must be in [{lo}, {hi}]"));
+        in_range(self.group_share_delivery_count_limit, "group.share.delivery.count.limit", 2, 10)?;
+        in_range(
+            self.group_share_min_delivery_count_limit,
+            "group.share.min.delivery.count.limit",
+            2,
+            5,
+        )?;
+        in_range(
+            self.group_share_max_delivery_count_limit,
+            "group.share.max.delivery.count.limit",
+            5,
+            25,
+        )?;
+        in_range(
+            self.group_share_record_lock_duration_ms,
+            "group.share.record.lock.duration.ms",
+            1000,
+            3600000,
+        )?;
+        in_range(
+            self.group_share_min_record_lock_duration_ms,
+            "group.share.min.record.lock.duration.ms",
+            1000,
+            30000,
+        )?;
+        in_range(
+            self.group_share_max_record_lock_duration_ms,
+            "group.share.max.record.lock.duration.ms",
+            30000,
+            3600000,
+        )?;
+        in_range(
+            self.group_share_partition_max_record_locks,
+            "group.share.partition.max.record.locks",
+            100,
+            10000,
+        )?;
+        in_range(
+            self.group_share_min_partition_max_record_locks,
+            "group.share.min.partition.max.record.locks",
+            100,
+            2000,
+        )?;
+        in_range(
+            self.group_share_max_partition_max_record_locks,
+            "group.share.max.partition.max.record.locks",
+            2000,
+            10000,
+        )?;
+        in_range(self.group_share_max_share_sessions, "group.share.max.share.sessions", 1, 2147483647)?;
+        in_range(self.group_share_session_timeout_ms, "group.share.session.timeout.ms", 1, 2147483647)?;
+        in_range(
+            self.group_share_min_session_timeout_ms,
+            "group.share.min.session.timeout.ms",
+            1,
+            2147483647,
+        )?;
+        in_range(
+            self.group_share_max_session_timeout_ms,
+            "group.share.max.session.timeout.ms",
+            1,
+            2147483647,
+        )?;
+        in_range(
+            self.group_share_heartbeat_interval_ms,
+            "group.share.heartbeat.interval.ms",
+            1,
+            2147483647,
+        )?;
+        in_range(
+            self.group_share_min_heartbeat_interval_ms,
+            "group.share.min.heartbeat.interval.ms",
+            1,
+            2147483647,
+        )?;
+        in_range(
+            self.group_share_max_heartbeat_interval_ms,
+            "group.share.max.heartbeat.interval.ms",
+            1,
+            2147483647,
+        )?;
+        in_range(self.group_share_max_size, "group.share.max.size", 1, 1000)?;
+        let ordered = |min: i32, value: i32, max: i32, min_key: &'static str, key: &'static str, max_key: &'static str| {
+            check(
+                min <= value && value <= max,
+                key,
+                &format!("must lie between {min_key} ({min}) and {max_key} ({max})"),
+            )
+        };
+        ordered(
+            self.group_share_min_delivery_count_limit,
+            self.group_share_delivery_count_limit,
+            self.group_share_max_delivery_count_limit,
+            "group.share.min.delivery.count.limit",
+            "group.share.delivery.count.limit",
+            "group.share.max.delivery.count.limit",
+        )?;
+        ordered(
+            self.group_share_min_record_lock_duration_ms,
+            self.group_share_record_lock_duration_ms,
+            self.group_share_max_record_lock_duration_ms,
+            "group.share.min.record.lock.duration.ms",
+            "group.share.record.lock.duration.ms",
+            "group.share.max.record.lock.duration.ms",
+        )?;
+        ordered(
+            self.group_share_min_partition_max_record_locks,
+            self.group_share_partition_max_record_locks,
+            self.group_share_max_partition_max_record_locks,
+            "group.share.min.partition.max.record.locks",
+            "group.share.partition.max.record.locks",
+            "group.share.max.partition.max.record.locks",
+        )?;
+        ordered(
+            self.group_share_min_session_timeout_ms,
+            self.group_share_session_timeout_ms,
+            self.group_share_max_session_timeout_ms,
+            "group.share.min.session.timeout.ms",
+            "group.share.session.timeout.ms",
+            "group.share.max.session.timeout.ms",
+        )?;
+        ordered(
+            self.group_share_min_heartbeat_interval_ms,
+            self.group_share_heartbeat_interval_ms,
+            self.group_share_max_heartbeat_interval_ms,
+            "group.share.min.heartbeat.interval.ms",
+            "group.share.heartbeat.interval.ms",
+            "group.share.max.heartbeat.interval.ms",
+        )?;
+        check(
+            self.group_share_heartbeat_interval_ms < self.group_share_session_timeout_ms,
+            "group.share.heartbeat.interval.ms",
+            "must be less than group.share.session.timeout.ms",
+        )?;
         Ok(())
     }
 
@@ -254,6 +441,65 @@ impl BrokerConfig {
             ("message.max.bytes", self.message_max_bytes.to_string()),
             ("auto.create.topics.enable", self.auto_create_topics_enable.to_string()),
             ("num.partitions", self.num_partitions.to_string()),
+            (
+                "group.share.delivery.count.limit",
+                self.group_share_delivery_count_limit.to_string(),
+            ),
+            (
+                "group.share.min.delivery.count.limit",
+                self.group_share_min_delivery_count_limit.to_string(),
+            ),
+            (
+                "group.share.max.delivery.count.limit",
+                self.group_share_max_delivery_count_limit.to_string(),
+            ),
+            (
+                "group.share.record.lock.duration.ms",
+                self.group_share_record_lock_duration_ms.to_string(),
+            ),
+            (
+                "group.share.min.record.lock.duration.ms",
+                self.group_share_min_record_lock_duration_ms.to_string(),
+            ),
+            (
+                "group.share.max.record.lock.duration.ms",
+                self.group_share_max_record_lock_duration_ms.to_string(),
+            ),
+            (
+                "group.share.partition.max.record.locks",
+                self.group_share_partition_max_record_locks.to_string(),
+            ),
+            (
+                "group.share.min.partition.max.record.locks",
+                self.group_share_min_partition_max_record_locks.to_string(),
+            ),
+            (
+                "group.share.max.partition.max.record.locks",
+                self.group_share_max_partition_max_record_locks.to_string(),
+            ),
+            ("group.share.max.share.sessions", self.group_share_max_share_sessions.to_string()),
+            ("group.share.session.timeout.ms", self.group_share_session_timeout_ms.to_string()),
+            (
+                "group.share.min.session.timeout.ms",
+                self.group_share_min_session_timeout_ms.to_string(),
+            ),
+            (
+                "group.share.max.session.timeout.ms",
+                self.group_share_max_session_timeout_ms.to_string(),
+            ),
+            (
+                "group.share.heartbeat.interval.ms",
+                self.group_share_heartbeat_interval_ms.to_string(),
+            ),
+            (
+                "group.share.min.heartbeat.interval.ms",
+                self.group_share_min_heartbeat_interval_ms.to_string(),
+            ),
+            (
+                "group.share.max.heartbeat.interval.ms",
+                self.group_share_max_heartbeat_interval_ms.to_string(),
+            ),
+            ("group.share.max.size", self.group_share_max_size.to_string()),
         ]
     }
 }
@@ -342,5 +588,19 @@ mod tests {
     fn advertised_defaults_to_bound_address() {
         let c = BrokerConfig::parse("advertised.listeners = \"PLAINTEXT://kafka.example:19092\"").expect("adv");
         assert_eq!(c.advertised("127.0.0.1:1".parse().expect("addr")), ("kafka.example".into(), 19092));
+    }
+
+    #[test]
+    fn share_group_defaults_must_lie_within_their_bounds() {
+        let e = BrokerConfig::parse("group.share.record.lock.duration.ms = 1000").expect_err("below the min bound");
+        assert!(e.to_string().contains("group.share.min.record.lock.duration.ms"), "{e}");
+        let c = BrokerConfig::parse("group.share.record.lock.duration.ms = 1000\ngroup.share.min.record.lock.duration.ms = 1000")
+            .expect("bound lowered");
+        assert_eq!(c.group_share_record_lock_duration_ms, 1000);
+        let e = BrokerConfig::parse("group.share.delivery.count.limit = 11").expect_err("out of Kafka's range");
+        assert!(e.to_string().contains("group.share.delivery.count.limit"), "{e}");
+        let e = BrokerConfig::parse("group.share.heartbeat.interval.ms = 45000\ngroup.share.max.heartbeat.interval.ms = 45000")
+            .expect_err("heartbeat not below the session timeout");
+        assert!(e.to_string().contains("less than group.share.session.timeout.ms"), "{e}");
     }
 }

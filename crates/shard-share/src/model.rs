@@ -32,6 +32,15 @@ impl ModelRecord {
         }
     }
 
+    fn held(count: u16, member: MemberId, deadline: i64) -> ModelRecord {
+        ModelRecord {
+            state: RecordState::Acquired,
+            count,
+            member: member.0,
+            deadline,
+        }
+    }
+
     fn view(&self) -> RecordView {
         let lock = (self.state == RecordState::Acquired).then_some((MemberId(self.member), self.deadline));
         RecordView {
@@ -179,16 +188,8 @@ impl ModelPartition {
         mode: AcquireMode,
         now: i64,
     ) -> Vec<AcquiredRange> {
-        let mut valid = Vec::new();
-        for b in batches {
-            if b.first_offset > b.last_offset
-                || b.first_offset < 0
-                || valid.last().is_some_and(|p: &LogBatch| b.first_offset <= p.last_offset)
-            {
-                break;
-            }
-            valid.push(*b);
-        }
+        // Batch validation is input hygiene, not a rule under test: share it with the machine.
+        let valid = crate::partition::well_formed_prefix(batches);
         let (Some(first), Some(last)) = (valid.first().copied(), valid.last().copied()) else {
             return Vec::new();
         };
@@ -240,15 +241,7 @@ impl ModelPartition {
                     if acquired > 0 {
                         break;
                     }
-                    self.records.insert(
-                        o,
-                        ModelRecord {
-                            state: RecordState::Acquired,
-                            count: c + 1,
-                            member: member.0,
-                            deadline,
-                        },
-                    );
+                    self.records.insert(o, ModelRecord::held(c + 1, member, deadline));
                     taken.push((o, c + 1));
                     break;
                 }
@@ -265,30 +258,14 @@ impl ModelPartition {
                         if r.state != RecordState::Available || r.count != c {
                             break;
                         }
-                        self.records.insert(
-                            p,
-                            ModelRecord {
-                                state: RecordState::Acquired,
-                                count: c + 1,
-                                member: member.0,
-                                deadline,
-                            },
-                        );
+                        self.records.insert(p, ModelRecord::held(c + 1, member, deadline));
                         taken.push((p, c + 1));
                         n += 1;
                         p += 1;
                     }
                     break;
                 }
-                self.records.insert(
-                    o,
-                    ModelRecord {
-                        state: RecordState::Acquired,
-                        count: c + 1,
-                        member: member.0,
-                        deadline,
-                    },
-                );
+                self.records.insert(o, ModelRecord::held(c + 1, member, deadline));
                 taken.push((o, c + 1));
                 acquired += 1;
             } else {
@@ -301,15 +278,7 @@ impl ModelPartition {
                 if soft_stop.is_none() && (acquired >= max || new_left == Some(0)) {
                     break;
                 }
-                self.records.insert(
-                    o,
-                    ModelRecord {
-                        state: RecordState::Acquired,
-                        count: 1,
-                        member: member.0,
-                        deadline,
-                    },
-                );
+                self.records.insert(o, ModelRecord::held(1, member, deadline));
                 self.end = o + 1;
                 taken.push((o, 1));
                 acquired += 1;

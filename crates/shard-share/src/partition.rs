@@ -594,7 +594,7 @@ fn released_state(count: u16, limit: u16) -> RecordState {
 
 /// The leading batches that are well formed and strictly ascending; anything after a bad one is
 /// ignored rather than trusted.
-fn well_formed_prefix(batches: &[LogBatch]) -> &[LogBatch] {
+pub(crate) fn well_formed_prefix(batches: &[LogBatch]) -> &[LogBatch] {
     let mut prev_last: Option<i64> = None;
     for (i, b) in batches.iter().enumerate() {
         if b.first_offset > b.last_offset || b.first_offset < 0 || prev_last.is_some_and(|p| b.first_offset <= p) {

@@ -1,13 +1,26 @@
 //! Kafka wire-protocol pieces Shard needs around the `kafka-protocol` codec: reading the fixed
 //! request-header prefix (even for unknown API keys), the table of APIs and versions this broker
-//! serves, and framing of responses.
+//! serves, and framing of responses; hand-written codecs for the share-group data-plane APIs
+//! ShareFetch and ShareAcknowledge v1-v2 (the crate stops at v1).
 
 pub mod apis;
 pub mod header;
 pub mod response;
+pub mod share;
+pub mod share_acknowledge;
+pub mod share_fetch;
 
 pub use kafka_protocol;
 
 pub use apis::{SERVED_APIS, ServedApi, served_range};
 pub use header::{HeaderError, RequestPrefix, decode_request_header};
 pub use response::{EncodeError, encode_error_only_response, encode_response};
+pub use share::{AcknowledgementBatch, LeaderIdAndEpoch, NodeEndpoint, SHARE_MAX_VERSION, SHARE_MIN_VERSION, ShareCodecError};
+pub use share_acknowledge::{
+    ShareAcknowledgePartition, ShareAcknowledgePartitionResponse, ShareAcknowledgeRequest, ShareAcknowledgeResponse, ShareAcknowledgeTopic,
+    ShareAcknowledgeTopicResponse,
+};
+pub use share_fetch::{
+    AcquiredRecords, ForgottenTopic, ShareFetchPartition, ShareFetchPartitionResponse, ShareFetchRequest, ShareFetchResponse,
+    ShareFetchTopic, ShareFetchTopicResponse,
+};

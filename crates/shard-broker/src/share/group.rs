@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use kafka_protocol::error::ResponseError;
+
 use super::assignor::{MemberAssignment, TopicShape, assign};
 
 /// Longest member id Kafka accepts (a UUID string).
@@ -63,11 +65,12 @@ impl HeartbeatError {
     /// The Kafka error code.
     pub fn kafka_code(&self) -> i16 {
         match self {
-            HeartbeatError::InvalidRequest(_) => 42,
-            HeartbeatError::UnknownMember(_) => 25,
-            HeartbeatError::FencedEpoch { .. } => 110,
-            HeartbeatError::GroupFull(_) => 81,
+            HeartbeatError::InvalidRequest(_) => ResponseError::InvalidRequest,
+            HeartbeatError::UnknownMember(_) => ResponseError::UnknownMemberId,
+            HeartbeatError::FencedEpoch { .. } => ResponseError::FencedMemberEpoch,
+            HeartbeatError::GroupFull(_) => ResponseError::GroupMaxSizeReached,
         }
+        .code()
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
 
 /// A share-partition in a session: topic id and partition.
@@ -46,10 +47,11 @@ impl SessionError {
     /// The Kafka error code.
     pub fn kafka_code(self) -> i16 {
         match self {
-            SessionError::NotFound => 122,
-            SessionError::InvalidEpoch { .. } => 123,
-            SessionError::LimitReached => 133,
+            SessionError::NotFound => ResponseError::ShareSessionNotFound,
+            SessionError::InvalidEpoch { .. } => ResponseError::InvalidShareSessionEpoch,
+            SessionError::LimitReached => ResponseError::ShareSessionLimitReached,
         }
+        .code()
     }
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::BrokerConfig;
 use crate::durable_file;
 use crate::producer_ids::ProducerIdAllocator;
+use crate::share::group_configs::GroupConfigs;
 use crate::topics::{TopicError, TopicRegistry};
 
 /// Identity persisted in `<log.dir>/meta.json` at first start.
@@ -32,6 +33,8 @@ pub struct Broker {
     pub topics: TopicRegistry,
     /// InitProducerId ids.
     pub producer_ids: ProducerIdAllocator,
+    /// Per-group configs (ConfigResource GROUP).
+    pub group_configs: GroupConfigs,
 }
 
 impl Broker {
@@ -44,6 +47,7 @@ impl Broker {
         let topics = TopicRegistry::open(&dir, config.clone())?;
         let producer_ids = ProducerIdAllocator::open(&dir)?;
         Ok(Self {
+            group_configs: GroupConfigs::new(config.clone()),
             config,
             cluster_id,
             advertised_host,

@@ -3,4 +3,5 @@
 
 pub mod assignor;
 pub mod group;
+pub mod group_configs;
 pub mod sessions;

@@ -10,6 +10,7 @@ use crate::config::BrokerConfig;
 use crate::durable_file;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::share::group_configs::GroupConfigs;
+use crate::share::manager::ShareManager;
 use crate::topics::{TopicError, TopicRegistry};
 
 /// Identity persisted in `<log.dir>/meta.json` at first start.
@@ -35,6 +36,8 @@ pub struct Broker {
     pub producer_ids: ProducerIdAllocator,
     /// Per-group configs (ConfigResource GROUP).
     pub group_configs: GroupConfigs,
+    /// Share groups, share sessions and share-partitions.
+    pub shares: ShareManager,
 }
 
 impl Broker {
@@ -48,6 +51,7 @@ impl Broker {
         let producer_ids = ProducerIdAllocator::open(&dir)?;
         Ok(Self {
             group_configs: GroupConfigs::new(config.clone()),
+            shares: ShareManager::new(config.clone()),
             config,
             cluster_id,
             advertised_host,

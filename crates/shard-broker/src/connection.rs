@@ -15,8 +15,15 @@ use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
 use tokio_util::sync::CancellationToken;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+
 use crate::broker::Broker;
-use crate::handlers::{self, Reply};
+use crate::handlers::{self, ConnInfo, Reply};
+
+/// Source of connection ids (share sessions are bound to the connection that opened them).
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Requests dispatched but not yet answered, per connection (Kafka clients pipeline at most 5
 /// by default; the bound applies back-pressure to misbehaving ones).
@@ -32,17 +39,22 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, shu
         .new_codec();
     let mut frames = FramedRead::new(read_half, codec);
     let (tx, mut rx) = mpsc::channel::<Reply>(MAX_IN_FLIGHT);
+    let conn = Arc::new(ConnInfo {
+        id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+        peer,
+    });
 
     let writer = tokio::spawn(async move {
         while let Some(reply) = rx.recv().await {
-            let bytes = match reply {
-                Reply::Now(bytes) => Some(bytes),
-                Reply::Later(fut) => fut.await,
+            let chunks = match reply {
+                Reply::Now(bytes) => Some(vec![bytes]),
+                Reply::Later(fut) => fut.await.map(|b| vec![b]),
+                Reply::LaterChunks(fut) => fut.await,
                 Reply::Nothing => None,
                 Reply::Close(_) => break,
             };
-            if let Some(bytes) = bytes
-                && write_half.write_all(&bytes).await.is_err()
+            if let Some(chunks) = chunks
+                && write_chunks(&mut write_half, chunks).await.is_err()
             {
                 break;
             }
@@ -63,7 +75,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, shu
                 break;
             }
         };
-        let reply = handlers::dispatch(&broker, frame).await;
+        let reply = handlers::dispatch(&broker, &conn, frame).await;
         if let Reply::Close(reason) = &reply {
             tracing::warn!(%peer, %reason, "closing connection: malformed request");
             let _ = tx.send(reply).await;
@@ -76,5 +88,32 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, shu
     // Let the writer finish every reply already dispatched (graceful shutdown included).
     drop(tx);
     let _ = writer.await;
+    // Share sessions die with their connection, releasing the records they hold.
+    broker.shares.connection_closed(conn.id);
     tracing::debug!(%peer, "connection closed");
+}
+
+/// Writes `chunks` back to back with vectored writes (record bytes are not copied).
+async fn write_chunks<W: tokio::io::AsyncWrite + Unpin>(w: &mut W, mut chunks: Vec<Bytes>) -> std::io::Result<()> {
+    chunks.retain(|c| !c.is_empty());
+    if let [one] = chunks.as_slice() {
+        return w.write_all(one).await;
+    }
+    let mut first = 0;
+    while first < chunks.len() {
+        let slices: Vec<std::io::IoSlice<'_>> = chunks[first..].iter().take(64).map(|c| std::io::IoSlice::new(c)).collect();
+        let mut written = w.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while first < chunks.len() && written >= chunks[first].len() {
+            written -= chunks[first].len();
+            first += 1;
+        }
+        if written > 0 {
+            let rest = chunks[first].split_off(written);
+            chunks[first] = rest;
+        }
+    }
+    Ok(())
 }

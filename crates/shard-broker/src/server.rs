@@ -68,6 +68,7 @@ impl Server {
             cluster_id = %broker.cluster_id, topics = broker.topics.list().len(), "shard-broker started");
         let tracker = TaskTracker::new();
         tracker.spawn(retention_loop(broker.clone(), shutdown.clone()));
+        tracker.spawn(share_loop(broker.clone(), shutdown.clone()));
         if config.log_flush_mode == FlushPolicy::PageCache {
             tracker.spawn(flush_loop(broker.clone(), shutdown.clone()));
         }
@@ -119,6 +120,22 @@ where
             }
         })
         .await;
+    }
+}
+
+/// How often acquisition locks and member session timeouts are checked. Locks expire at most
+/// this late.
+const SHARE_TICK: Duration = Duration::from_millis(50);
+
+async fn share_loop(broker: Arc<Broker>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(SHARE_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.cancelled() => return,
+        }
+        broker.shares.tick(&broker.group_configs, &broker.topics, crate::clock::now_ms());
     }
 }
 

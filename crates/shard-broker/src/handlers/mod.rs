@@ -15,6 +15,11 @@ mod init_producer_id;
 mod list_offsets;
 pub(crate) mod metadata;
 mod produce;
+mod share_acknowledge;
+mod share_common;
+mod share_fetch;
+mod share_group_describe;
+mod share_group_heartbeat;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,12 +38,17 @@ pub use errors::{log_error_code, topic_error_code};
 /// A reply that is computed after the request was dispatched.
 pub type LaterReply = Pin<Box<dyn Future<Output = Option<Bytes>> + Send>>;
 
+/// A reply made of several chunks (record bytes shared, not copied), computed later.
+pub type LaterChunks = Pin<Box<dyn Future<Output = Option<Vec<Bytes>>> + Send>>;
+
 /// What the connection does after dispatching a request.
 pub enum Reply {
     /// Write this response frame.
     Now(Bytes),
     /// Write the frame this future yields (none: no response), in request order.
     Later(LaterReply),
+    /// Write the chunks this future yields back to back as one frame, in request order.
+    LaterChunks(LaterChunks),
     /// No response (produce with acks=0).
     Nothing,
     /// The request broke the protocol: close the connection.
@@ -56,6 +66,19 @@ pub struct Ctx {
     pub version: i16,
     /// Echoed in the response.
     pub correlation_id: i32,
+    /// The connection the request came on.
+    pub conn: Arc<ConnInfo>,
+    /// The request header's client id.
+    pub client_id: String,
+}
+
+/// What the broker knows about one client connection.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// Unique per broker process.
+    pub id: u64,
+    /// The peer's address.
+    pub peer: std::net::SocketAddr,
 }
 
 impl Ctx {
@@ -89,13 +112,13 @@ fn decode<T: Decodable>(body: &mut Bytes, version: i16) -> Result<T, Reply> {
 }
 
 /// Decodes and serves one request frame (without its size prefix).
-pub async fn dispatch(broker: &Arc<Broker>, frame: Bytes) -> Reply {
-    match dispatch_inner(broker, frame).await {
+pub async fn dispatch(broker: &Arc<Broker>, conn: &Arc<ConnInfo>, frame: Bytes) -> Reply {
+    match dispatch_inner(broker, conn, frame).await {
         Ok(reply) | Err(reply) => reply,
     }
 }
 
-async fn dispatch_inner(broker: &Arc<Broker>, frame: Bytes) -> Result<Reply, Reply> {
+async fn dispatch_inner(broker: &Arc<Broker>, conn: &Arc<ConnInfo>, frame: Bytes) -> Result<Reply, Reply> {
     let prefix = RequestPrefix::peek(&frame).map_err(|e| Reply::Close(e.to_string()))?;
     let unsupported = || {
         Reply::Now(encode_error_only_response(
@@ -119,12 +142,14 @@ async fn dispatch_inner(broker: &Arc<Broker>, frame: Bytes) -> Result<Reply, Rep
         return Ok(unsupported());
     }
     let mut body = frame;
-    decode_request_header(&mut body, key, version).map_err(|e| Reply::Close(e.to_string()))?;
+    let header = decode_request_header(&mut body, key, version).map_err(|e| Reply::Close(e.to_string()))?;
     let ctx = Ctx {
         broker: broker.clone(),
         key,
         version,
         correlation_id: prefix.correlation_id,
+        conn: conn.clone(),
+        client_id: header.client_id.map(|c| c.to_string()).unwrap_or_default(),
     };
     let b = &mut body;
     Ok(match key {
@@ -142,6 +167,10 @@ async fn dispatch_inner(broker: &Arc<Broker>, frame: Bytes) -> Result<Reply, Rep
         ApiKey::IncrementalAlterConfigs => ctx.reply(&incremental_alter_configs::handle(&ctx, decode(b, version)?)),
         ApiKey::DescribeCluster => ctx.reply(&describe_cluster::handle(&ctx, decode(b, version)?)),
         ApiKey::DescribeTopicPartitions => ctx.reply(&describe_topic_partitions::handle(&ctx, decode(b, version)?)),
+        ApiKey::ShareGroupHeartbeat => ctx.reply(&share_group_heartbeat::handle(&ctx, decode(b, version)?)),
+        ApiKey::ShareGroupDescribe => ctx.reply(&share_group_describe::handle(&ctx, decode(b, version)?)),
+        ApiKey::ShareFetch => share_fetch::handle(&ctx, body),
+        ApiKey::ShareAcknowledge => share_acknowledge::handle(&ctx, body),
         _ => unsupported(),
     })
 }

@@ -1,0 +1,93 @@
+//! What ShareFetch and ShareAcknowledge have in common: request identity checks and applying
+//! acknowledgement batches.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::protocol::StrBytes;
+use shard_protocol::AcknowledgementBatch;
+use shard_share::MemberId;
+use uuid::Uuid;
+
+use super::Ctx;
+use crate::share::acks;
+use crate::share::group::MAX_MEMBER_ID_LEN;
+use crate::share::sessions::SessionError;
+
+/// A top-level refusal: error code and message.
+pub type TopError = (i16, String);
+
+/// Checks GroupId and MemberId, as KafkaApis does before anything else.
+pub fn identity(group_id: &Option<StrBytes>, member_id: &Option<StrBytes>) -> Result<(String, String), TopError> {
+    let invalid = |m: &str| Err((ResponseError::InvalidRequest.code(), m.to_string()));
+    let group = group_id.as_deref().unwrap_or_default();
+    let member = member_id.as_deref().unwrap_or_default();
+    if group.is_empty() {
+        return invalid("GroupId must be set");
+    }
+    if member.is_empty() || member.len() > MAX_MEMBER_ID_LEN {
+        return invalid("MemberId must be a non-empty string of at most 36 characters");
+    }
+    Ok((group.to_string(), member.to_string()))
+}
+
+/// A session error as a top-level refusal.
+pub fn session_error(e: SessionError) -> TopError {
+    (e.kafka_code(), e.to_string())
+}
+
+/// The outcome of one partition's acknowledgements.
+#[derive(Debug, Clone)]
+pub struct AckResult {
+    /// Topic id.
+    pub topic_id: Uuid,
+    /// Partition.
+    pub partition: i32,
+    /// 0, or why (some of) the acknowledgements were refused.
+    pub error_code: i16,
+    /// Explanation when refused.
+    pub error_message: Option<String>,
+}
+
+/// Applies each partition's acknowledgement batches for `member`; `max_type` is the highest
+/// acknowledge type the request version allows.
+pub fn apply_acks<'a>(
+    ctx: &Ctx,
+    group: &str,
+    member: MemberId,
+    partitions: impl Iterator<Item = (Uuid, i32, &'a [AcknowledgementBatch])>,
+    max_type: i8,
+    is_renew_ack: bool,
+    now_ms: i64,
+) -> Vec<AckResult> {
+    let b = &ctx.broker;
+    partitions
+        .map(|(topic_id, partition, batches)| {
+            let result = |code: i16, message: Option<String>| AckResult {
+                topic_id,
+                partition,
+                error_code: code,
+                error_message: message,
+            };
+            let ranges = match acks::to_ranges(batches, max_type, is_renew_ack) {
+                Ok(ranges) => ranges,
+                Err(e) => return result(ResponseError::InvalidRequest.code(), Some(e.to_string())),
+            };
+            let Some(topic) = b.topics.get_by_id(&topic_id) else {
+                return result(ResponseError::UnknownTopicId.code(), None);
+            };
+            if topic.partition(partition).is_none() {
+                return result(ResponseError::UnknownTopicOrPartition.code(), None);
+            }
+            let Some(slot) = b.shares.existing_slot(group, topic_id, partition) else {
+                return result(
+                    ResponseError::InvalidRecordState.code(),
+                    Some("no records of this partition were acquired by the group".into()),
+                );
+            };
+            let outcome = slot.acknowledge(member, &ranges, now_ms);
+            match outcome.first_error() {
+                None => result(0, None),
+                Some(e) => result(e.kafka_code(), Some(e.to_string())),
+            }
+        })
+        .collect()
+}

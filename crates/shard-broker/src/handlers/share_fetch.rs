@@ -1,0 +1,288 @@
+//! ShareFetch (78): share-session handling, piggybacked acknowledgements, then acquisition of
+//! records across the session's partitions, long-polling until something is acquired or
+//! MaxWaitMs passes. Records go out as the stored batches, sliced from the read, never re-encoded.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use shard_protocol::{
+    AcquiredRecords, LeaderIdAndEpoch, ShareFetchPartitionResponse, ShareFetchRequest, ShareFetchResponse, ShareFetchTopicResponse,
+};
+use shard_share::AcquireMode;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::share_common::{AckResult, TopError, apply_acks, identity, session_error};
+use super::{Ctx, Reply, log_error_code, s};
+use crate::share::manager::SlotError;
+use crate::share::sessions::SessionError;
+use crate::share::slot::{Acquired, PartitionSlot};
+
+/// Log bytes read per partition per attempt: enough for a default poll (500 records of 1 KiB)
+/// without reading the client's whole `fetch.max.bytes` (50 MiB) every time.
+const READ_CHUNK: usize = 1 << 20;
+
+/// Decodes and serves ShareFetch.
+pub fn handle(ctx: &Ctx, mut body: Bytes) -> Reply {
+    let req = match ShareFetchRequest::decode(&mut body, ctx.version) {
+        Ok(req) => req,
+        Err(e) => return Reply::Close(format!("cannot decode ShareFetch: {e}")),
+    };
+    let ctx = ctx.clone();
+    Reply::LaterChunks(Box::pin(async move {
+        let resp = serve(&ctx, req).await;
+        match resp.encode_frame_chunks(ctx.version, ctx.correlation_id) {
+            Ok(chunks) => Some(chunks),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode ShareFetch response");
+                None
+            }
+        }
+    }))
+}
+
+fn top_error(lock_ms: i32, (code, message): TopError) -> ShareFetchResponse {
+    ShareFetchResponse {
+        error_code: code,
+        error_message: Some(s(message)),
+        acquisition_lock_timeout_ms: lock_ms,
+        ..Default::default()
+    }
+}
+
+/// One partition of the answer.
+#[derive(Default)]
+struct Part {
+    error_code: i16,
+    ack: Option<AckResult>,
+    acquired: Acquired,
+    /// Listed even when empty (every partition of a session-opening request is).
+    always: bool,
+}
+
+async fn serve(ctx: &Ctx, req: ShareFetchRequest) -> ShareFetchResponse {
+    let b = &ctx.broker;
+    let (group, member) = match identity(&req.group_id, &req.member_id) {
+        Ok(ids) => ids,
+        Err(e) => return top_error(0, e),
+    };
+    let settings = b.group_configs.share_settings(&group);
+    let lock_ms = settings.record_lock_duration_ms;
+    let renew = ctx.version >= 2 && req.is_renew_ack;
+    if renew && (req.max_bytes != 0 || req.min_bytes != 0 || req.max_records != 0 || req.max_wait_ms != 0) {
+        let message = "MaxBytes, MinBytes, MaxRecords and MaxWaitMs must be 0 in a renew request";
+        return top_error(lock_ms, (ResponseError::InvalidRequest.code(), message.into()));
+    }
+    let has_acks = req
+        .topics
+        .iter()
+        .any(|t| t.partitions.iter().any(|p| !p.acknowledgement_batches.is_empty()));
+    let requested: Vec<(Uuid, i32)> = req
+        .topics
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(move |p| (t.topic_id, p.partition_index)))
+        .collect();
+    let forgotten: Vec<(Uuid, i32)> = req
+        .forgotten_topics_data
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(move |p| (t.topic_id, *p)))
+        .collect();
+    let key = (group.clone(), member.clone());
+    let epoch = req.share_session_epoch;
+    let session_partitions = match epoch {
+        0 => {
+            if has_acks {
+                let message = "a request opening a share session cannot carry acknowledgements";
+                return top_error(lock_ms, (ResponseError::InvalidRequest.code(), message.into()));
+            }
+            let set: BTreeSet<(Uuid, i32)> = requested.iter().copied().collect();
+            if let Err(e) = b.shares.open_session(key.clone(), set.clone(), ctx.conn.id) {
+                if e == SessionError::LimitReached {
+                    // Kafka waits MaxWaitMs before refusing, so clients do not spin.
+                    tokio::time::sleep(max_wait(&req)).await;
+                }
+                return top_error(lock_ms, session_error(e));
+            }
+            set.into_iter().collect()
+        }
+        -1 => {
+            if !b.shares.session_exists(&key) {
+                return top_error(lock_ms, session_error(SessionError::NotFound));
+            }
+            Vec::new()
+        }
+        _ => match b.shares.advance_session(&key, epoch, requested.clone(), forgotten) {
+            Ok(partitions) => partitions,
+            Err(e) => return top_error(lock_ms, session_error(e)),
+        },
+    };
+    let member_id = b.shares.member(&group, &member);
+    let max_type = if ctx.version >= 2 { 4 } else { 3 };
+    let acks = apply_acks(
+        ctx,
+        &group,
+        member_id,
+        req.topics.iter().flat_map(|t| {
+            t.partitions
+                .iter()
+                .filter(|p| !p.acknowledgement_batches.is_empty())
+                .map(move |p| (t.topic_id, p.partition_index, p.acknowledgement_batches.as_slice()))
+        }),
+        max_type,
+        renew,
+        crate::clock::now_ms(),
+    );
+    let mut parts: BTreeMap<(Uuid, i32), Part> = BTreeMap::new();
+    for ack in acks {
+        let at = (ack.topic_id, ack.partition);
+        parts.entry(at).or_default().ack = Some(ack);
+    }
+    if epoch == -1 {
+        if let Err(e) = b.shares.close_session(&key) {
+            return top_error(lock_ms, session_error(e));
+        }
+        return response(lock_ms, parts);
+    }
+    if !renew {
+        if epoch == 0 {
+            for p in &session_partitions {
+                parts.entry(*p).or_default().always = true;
+            }
+        }
+        fetch(ctx, &req, &group, member_id, &settings, epoch, &session_partitions, &mut parts).await;
+    }
+    response(lock_ms, parts)
+}
+
+fn max_wait(req: &ShareFetchRequest) -> Duration {
+    Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0))
+}
+
+/// Acquires from the session's partitions (rotated by epoch so none always goes first) until
+/// something is acquired, a partition fails, or MaxWaitMs passes.
+#[allow(clippy::too_many_arguments)]
+async fn fetch(
+    ctx: &Ctx,
+    req: &ShareFetchRequest,
+    group: &str,
+    member: shard_share::MemberId,
+    settings: &crate::share::group_configs::ShareGroupSettings,
+    epoch: i32,
+    partitions: &[(Uuid, i32)],
+    parts: &mut BTreeMap<(Uuid, i32), Part>,
+) {
+    let b = &ctx.broker;
+    let deadline = Instant::now() + max_wait(req);
+    let mode = if ctx.version >= 2 && req.share_acquire_mode == 1 {
+        AcquireMode::RecordLimit
+    } else {
+        AcquireMode::BatchOptimized
+    };
+    let max_records = u32::try_from(req.max_records).unwrap_or(0).max(1);
+    let max_bytes = usize::try_from(req.max_bytes).unwrap_or(0);
+    let mut slots: Vec<((Uuid, i32), Arc<PartitionSlot>)> = Vec::new();
+    let now = crate::clock::now_ms();
+    for &(topic_id, partition) in partitions {
+        match b.shares.slot(group, topic_id, partition, &b.topics, settings, now) {
+            Ok(slot) => slots.push(((topic_id, partition), slot)),
+            Err(e @ (SlotError::UnknownTopicId | SlotError::UnknownPartition)) => {
+                parts.entry((topic_id, partition)).or_default().error_code = e.kafka_code();
+            }
+        }
+    }
+    if slots.is_empty() {
+        return;
+    }
+    let rotate = usize::try_from(epoch.max(0)).unwrap_or(0) % slots.len();
+    slots.rotate_left(rotate);
+    loop {
+        // Subscribe before trying, so a produce or release right after the attempt wakes us.
+        let mut log_watches: Vec<_> = slots.iter().map(|(_, s)| s.log().subscribe()).collect();
+        let mut release_watches: Vec<_> = slots.iter().map(|(_, s)| s.watch_available()).collect();
+        let mut records_left = max_records;
+        let mut bytes_left = max_bytes;
+        let mut got_any = false;
+        let now = crate::clock::now_ms();
+        for (at, slot) in &slots {
+            if records_left == 0 || bytes_left == 0 {
+                break;
+            }
+            match slot.acquire(member, settings, records_left, bytes_left.min(READ_CHUNK), mode, now) {
+                Ok(acquired) if !acquired.ranges.is_empty() => {
+                    records_left = records_left.saturating_sub(u32::try_from(acquired.count()).unwrap_or(u32::MAX));
+                    bytes_left = bytes_left.saturating_sub(acquired.records.len());
+                    got_any = true;
+                    parts.entry(*at).or_default().acquired = acquired;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "share fetch read failed");
+                    parts.entry(*at).or_default().error_code = log_error_code(&e);
+                    got_any = true;
+                }
+            }
+        }
+        if got_any || Instant::now() >= deadline {
+            return;
+        }
+        let changes = log_watches
+            .iter_mut()
+            .map(|w| {
+                Box::pin(async move { w.changed().await.is_ok() }) as std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>>
+            })
+            .chain(release_watches.iter_mut().map(|w| {
+                Box::pin(async move { w.changed().await.is_ok() }) as std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>>
+            }));
+        match tokio::time::timeout_at(deadline, futures::future::select_all(changes)).await {
+            Err(_) => return,
+            // A closed watch means the log is gone; the next attempt reports it.
+            Ok(_) => continue,
+        }
+    }
+}
+
+fn response(lock_ms: i32, parts: BTreeMap<(Uuid, i32), Part>) -> ShareFetchResponse {
+    let mut topics: BTreeMap<Uuid, Vec<ShareFetchPartitionResponse>> = BTreeMap::new();
+    for ((topic_id, partition), part) in parts {
+        let listed = part.always || part.error_code != 0 || part.ack.is_some() || !part.acquired.ranges.is_empty();
+        if !listed {
+            continue;
+        }
+        let (ack_code, ack_message) = part.ack.map_or((0, None), |a| (a.error_code, a.error_message));
+        let records = if part.acquired.records.is_empty() {
+            Vec::new()
+        } else {
+            vec![part.acquired.records]
+        };
+        topics.entry(topic_id).or_default().push(ShareFetchPartitionResponse {
+            partition_index: partition,
+            error_code: part.error_code,
+            error_message: None,
+            acknowledge_error_code: ack_code,
+            acknowledge_error_message: ack_message.map(s),
+            current_leader: LeaderIdAndEpoch::default(),
+            records,
+            acquired_records: part
+                .acquired
+                .ranges
+                .iter()
+                .map(|r| AcquiredRecords {
+                    first_offset: r.first_offset,
+                    last_offset: r.last_offset,
+                    delivery_count: i16::try_from(r.delivery_count).unwrap_or(i16::MAX),
+                })
+                .collect(),
+        });
+    }
+    ShareFetchResponse {
+        acquisition_lock_timeout_ms: lock_ms,
+        responses: topics
+            .into_iter()
+            .map(|(topic_id, partitions)| ShareFetchTopicResponse { topic_id, partitions })
+            .collect(),
+        ..Default::default()
+    }
+}

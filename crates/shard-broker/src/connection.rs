@@ -68,7 +68,12 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, shu
             _ = shutdown.cancelled() => break,
         };
         let frame = match frame {
-            None => break,
+            None => {
+                // The peer is gone: release its share records now rather than after its pending
+                // replies (a long-polling ShareFetch) finish.
+                broker.shares.connection_closed(conn.id);
+                break;
+            }
             Some(Ok(frame)) => frame.freeze(),
             Some(Err(e)) => {
                 tracing::warn!(%peer, reason = %e, "closing connection: unreadable request frame");
@@ -88,7 +93,8 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, shu
     // Let the writer finish every reply already dispatched (graceful shutdown included).
     drop(tx);
     let _ = writer.await;
-    // Share sessions die with their connection, releasing the records they hold.
+    // Share sessions die with their connection, releasing the records they hold (again: a
+    // fetch that was pending when the peer left may have acquired some since).
     broker.shares.connection_closed(conn.id);
     tracing::debug!(%peer, "connection closed");
 }

@@ -153,6 +153,11 @@ async fn serve(ctx: &Ctx, req: ShareFetchRequest) -> ShareFetchResponse {
             }
         }
         fetch(ctx, &req, &group, member_id, &settings, epoch, &session_partitions, &mut parts).await;
+        if !b.shares.session_exists(&key) {
+            // The session closed while we waited (connection dropped, member fenced): nobody
+            // will acknowledge what was just acquired.
+            b.shares.release_member(&group, &member);
+        }
     }
     response(lock_ms, parts)
 }

@@ -1,4 +1,4 @@
-//! DescribeConfigs (32) for TOPIC and BROKER resources.
+//! DescribeConfigs (32) for TOPIC, BROKER and GROUP resources.
 
 use std::collections::BTreeMap;
 
@@ -8,12 +8,15 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse, 
 
 use super::{Ctx, s};
 use crate::config::BrokerConfig;
+use crate::share::group_configs::{DescribedGroupConfig, ValueSource};
 use crate::topic_config::{self, ConfigType, TOPIC_CONFIGS};
 
 /// ConfigResource types.
 pub const RESOURCE_TOPIC: i8 = 2;
 /// ConfigResource type of a broker.
 pub const RESOURCE_BROKER: i8 = 4;
+/// ConfigResource type of a group (KIP-848 / KIP-932 group configs).
+pub const RESOURCE_GROUP: i8 = 32;
 
 /// Where a config value comes from (Kafka's ConfigSource ids).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +27,18 @@ pub enum ConfigSource {
     StaticBroker = 4,
     /// Built-in default.
     Default = 5,
+    /// Set on the group.
+    GroupConfig = 8,
+}
+
+impl From<ValueSource> for ConfigSource {
+    fn from(source: ValueSource) -> Self {
+        match source {
+            ValueSource::Group => ConfigSource::GroupConfig,
+            ValueSource::StaticBroker => ConfigSource::StaticBroker,
+            ValueSource::Default => ConfigSource::Default,
+        }
+    }
 }
 
 /// Answers DescribeConfigs.
@@ -55,6 +70,19 @@ pub fn handle(ctx: &Ctx, req: DescribeConfigsRequest) -> DescribeConfigsResponse
                             .with_error_message(Some(s(format!("Broker {name} is not this broker ({})", b.node_id()))));
                     }
                     broker_entries(&b.config, synonyms, name.is_empty())
+                }
+                RESOURCE_GROUP => {
+                    // Kafka: empty name is INVALID_REQUEST; the group itself need not exist.
+                    if r.resource_name.is_empty() {
+                        return result
+                            .with_error_code(ResponseError::InvalidRequest.code())
+                            .with_error_message(Some(s("Group name must not be empty")));
+                    }
+                    b.group_configs
+                        .describe(&r.resource_name)
+                        .into_iter()
+                        .map(|c| group_entry(c, synonyms, docs))
+                        .collect()
                 }
                 other => {
                     return result
@@ -148,6 +176,27 @@ fn broker_entries(broker: &BrokerConfig, synonyms: bool, cluster_default: bool) 
                 .with_config_type(kind as i8)
         })
         .collect()
+}
+
+/// One group config as Kafka's `ConfigHelper.createGroupConfigEntry` reports it.
+fn group_entry(c: DescribedGroupConfig, synonyms: bool, docs: bool) -> DescribeConfigsResourceResult {
+    let syns = if synonyms {
+        c.synonyms
+            .iter()
+            .map(|syn| synonym(syn.name, &syn.value, syn.source.into()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    DescribeConfigsResourceResult::default()
+        .with_name(s(c.def.name))
+        .with_value(Some(s(c.value)))
+        .with_read_only(false)
+        .with_config_source(ConfigSource::from(c.source) as i8)
+        .with_is_sensitive(false)
+        .with_synonyms(syns)
+        .with_config_type(c.def.kind as i8)
+        .with_documentation(docs.then(|| s(c.def.doc)))
 }
 
 fn synonym(name: &str, value: &str, source: ConfigSource) -> DescribeConfigsSynonym {

@@ -1,12 +1,16 @@
-//! IncrementalAlterConfigs (44): SET / DELETE topic configs. Broker settings are static (read
-//! from broker.toml at start) and are refused as Kafka refuses non-dynamic broker configs.
+//! IncrementalAlterConfigs (44): SET / DELETE topic and group configs. Broker settings are static
+//! (read from broker.toml at start) and are refused as Kafka refuses non-dynamic broker configs.
+
+use std::collections::BTreeSet;
 
 use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::incremental_alter_configs_request::AlterConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, TopicName};
 
-use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::describe_configs::{RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
 use super::{Ctx, s, topic_error_code};
+use crate::share::group_configs::{GroupConfigOp, GroupConfigs};
 use crate::topic_config;
 
 const OP_SET: i8 = 0;
@@ -17,6 +21,15 @@ const OP_SUBTRACT: i8 = 3;
 /// Answers IncrementalAlterConfigs.
 pub fn handle(ctx: &Ctx, req: IncrementalAlterConfigsRequest) -> IncrementalAlterConfigsResponse {
     let b = &ctx.broker;
+    // Kafka refuses every copy of a resource named twice; done for groups (topics keep their path).
+    let mut seen = BTreeSet::new();
+    let repeated_groups: BTreeSet<String> = req
+        .resources
+        .iter()
+        .filter(|r| r.resource_type == RESOURCE_GROUP)
+        .map(|r| r.resource_name.to_string())
+        .filter(|name| !seen.insert(name.clone()))
+        .collect();
     let responses = req
         .resources
         .into_iter()
@@ -83,9 +96,56 @@ pub fn handle(ctx: &Ctx, req: IncrementalAlterConfigsRequest) -> IncrementalAlte
                         ),
                     )
                 }
+                RESOURCE_GROUP => {
+                    if repeated_groups.contains(r.resource_name.as_str()) {
+                        return fail(ResponseError::InvalidRequest, "Each resource must appear at most once.".into());
+                    }
+                    match alter_group(&b.group_configs, &r, req.validate_only) {
+                        Ok(()) => resp,
+                        Err((code, msg)) => fail(code, msg),
+                    }
+                }
                 other => fail(ResponseError::InvalidRequest, format!("Resource type {other} is not supported")),
             }
         })
         .collect();
     IncrementalAlterConfigsResponse::default().with_responses(responses)
+}
+
+/// Alters the configs of one group, checking the request as Kafka's broker does before the
+/// controller (duplicate keys, null values) and then as the controller does (name, values).
+fn alter_group(store: &GroupConfigs, r: &AlterConfigsResource, validate_only: bool) -> Result<(), (ResponseError, String)> {
+    let mut names = BTreeSet::new();
+    if !r.configs.iter().all(|c| names.insert(c.name.as_str())) {
+        return Err((ResponseError::InvalidRequest, "Error due to duplicate config keys".into()));
+    }
+    let nulls: Vec<&str> = r
+        .configs
+        .iter()
+        .filter(|c| c.config_operation != OP_DELETE && c.value.is_none())
+        .map(|c| c.name.as_str())
+        .collect();
+    if !nulls.is_empty() {
+        return Err((
+            ResponseError::InvalidRequest,
+            format!("Null value not supported for : {}", nulls.join(", ")),
+        ));
+    }
+    if r.resource_name.is_empty() {
+        return Err((ResponseError::InvalidRequest, "Default group resources are not allowed.".into()));
+    }
+    let mut ops = Vec::with_capacity(r.configs.len());
+    for c in &r.configs {
+        let op = match (c.config_operation, &c.value) {
+            (OP_SET, Some(v)) => GroupConfigOp::Set(v.to_string()),
+            (OP_DELETE, _) => GroupConfigOp::Delete,
+            (OP_APPEND, _) => GroupConfigOp::Append,
+            (OP_SUBTRACT, _) => GroupConfigOp::Subtract,
+            (op, _) => return Err((ResponseError::InvalidRequest, format!("Unknown config operation {op}"))),
+        };
+        ops.push((c.name.to_string(), op));
+    }
+    store
+        .alter(&r.resource_name, &ops, validate_only)
+        .map_err(|e| (ResponseError::InvalidConfig, e.to_string()))
 }

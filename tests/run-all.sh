@@ -12,6 +12,9 @@
 #   4. python venv at tests/.venv + pip install -r tests/python/requirements.txt
 #   5. pytest tests/python                       (librdkafka / confluent-kafka end-to-end)
 #   6. mvn -B test in tests/java                 (Apache Kafka Java client end-to-end)
+#   7. mvn -B test -Pshare, kafka-clients 4.2.2  (share consumers: KafkaShareConsumer, Spring Kafka
+#                                                 share listener, console share consumer)
+#   8. mvn -B test -Pshare-v1, kafka-clients 4.1.2 (the same on the 4.1 client: ShareFetch v1 path)
 # A failed step does not stop the later independent ones; steps that need the broker binary are
 # skipped when the build failed. Exit code is non-zero if any step failed or was skipped.
 #
@@ -126,8 +129,19 @@ mvn_step() {
     (cd "$ROOT/tests/java" && mvn -B -ntp -Dstyle.color=never test "-Dshard.broker.bin=$BROKER_BIN" ${MVN_ARGS:-})
 }
 
+# mvn_share_step PROFILE CLIENTS_VERSION: a clean build, since the profiles compile different
+# source sets against different kafka-clients; broker logs are kept under $LOG_DIR.
+mvn_share_step() {
+    local rc=0
+    (cd "$ROOT/tests/java" && mvn -B -ntp -Dstyle.color=never clean test "-P$1" "-Dkafka.clients.version=$2" \
+        "-Dshard.broker.bin=$BROKER_BIN" ${MVN_ARGS:-}) || rc=$?
+    mkdir -p "$LOG_DIR/java-$1" && cp -r "$ROOT/tests/java/target/broker-logs/." "$LOG_DIR/java-$1/" 2>/dev/null || true
+    return $rc
+}
+
 export ROOT PYTHON TARGET_DIR BROKER_BIN VENV
-export -f pytest_step venv_step mvn_step
+export LOG_DIR
+export -f pytest_step venv_step mvn_step mvn_share_step
 
 echo "run-all: repo $ROOT"
 echo "run-all: $(cargo --version 2>&1) | $(java -version 2>&1 | head -1) | $(mvn -v 2>&1 | head -1 | sed 's/\x1b\[[0-9;]*m//g') | $("$PYTHON" --version 2>&1)"
@@ -158,8 +172,12 @@ fi
 
 if [[ $BUILD_OK == 1 ]]; then
     run_step "mvn test (tests/java)" 1800 mvn_step
+    run_step "mvn test -Pshare (clients 4.2.2)" 1800 mvn_share_step share 4.2.2
+    run_step "mvn test -Pshare-v1 (clients 4.1.2)" 1800 mvn_share_step share-v1 4.1.2
 else
     skip_step "mvn test (tests/java)" "broker build failed"
+    skip_step "mvn test -Pshare (clients 4.2.2)" "broker build failed"
+    skip_step "mvn test -Pshare-v1 (clients 4.1.2)" "broker build failed"
 fi
 
 echo

@@ -21,7 +21,8 @@ const fn api(key: ApiKey, min: i16, max: i16) -> ServedApi {
     ServedApi { key, min, max }
 }
 
-/// Every API the broker answers, with the versions it serves (Kafka 4.1 ranges).
+/// Every API the broker answers, with the versions it serves (Kafka 4.1 ranges; 4.2 where a
+/// codec is hand-written here).
 pub const SERVED_APIS: &[ServedApi] = &[
     api(ApiKey::Produce, 3, 13),
     api(ApiKey::Fetch, 4, 18),
@@ -45,11 +46,21 @@ pub const SERVED_APIS: &[ServedApi] = &[
         crate::share::SHARE_MIN_VERSION,
         crate::share::SHARE_MAX_VERSION,
     ),
+    api(ApiKey::DescribeGroups, 0, 6),
+    api(ApiKey::ListGroups, 0, 5),
+    api(ApiKey::DeleteGroups, 0, 2),
+    api(
+        ApiKey::DescribeShareGroupOffsets,
+        crate::share_group_offsets::DESCRIBE_SHARE_GROUP_OFFSETS_MIN_VERSION,
+        crate::share_group_offsets::DESCRIBE_SHARE_GROUP_OFFSETS_MAX_VERSION,
+    ),
+    api(ApiKey::AlterShareGroupOffsets, 0, 0),
+    api(ApiKey::DeleteShareGroupOffsets, 0, 0),
 ];
 
 /// APIs whose codec is hand-written in this crate (the `kafka-protocol` crate stops short of
 /// the versions served), so their range may exceed the crate's.
-pub const HAND_WRITTEN: &[ApiKey] = &[ApiKey::ShareFetch, ApiKey::ShareAcknowledge];
+pub const HAND_WRITTEN: &[ApiKey] = &[ApiKey::ShareFetch, ApiKey::ShareAcknowledge, ApiKey::DescribeShareGroupOffsets];
 
 /// The served version range of `key`, if the broker serves it at all.
 pub fn served_range(key: ApiKey) -> Option<VersionRange> {
@@ -77,6 +88,16 @@ mod tests {
                 codec
             );
         }
+    }
+
+    #[test]
+    fn hand_written_ranges_are_the_hand_written_codecs_ranges() {
+        let r = served_range(ApiKey::DescribeShareGroupOffsets).expect("served");
+        // Requests are decoded by the crate at v0 whatever the version: the layouts are equal.
+        assert_eq!(ApiKey::DescribeShareGroupOffsets.valid_versions().min, r.min);
+        assert_eq!((r.min, r.max), (0, 1));
+        let r = served_range(ApiKey::ShareFetch).expect("served");
+        assert_eq!((r.min, r.max), (crate::share::SHARE_MIN_VERSION, crate::share::SHARE_MAX_VERSION));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Kafka wire-protocol pieces Shard needs around the `kafka-protocol` codec: reading the fixed
 //! request-header prefix (even for unknown API keys), the table of APIs and versions this broker
 //! serves, and framing of responses; hand-written codecs for the share-group data-plane APIs
-//! ShareFetch and ShareAcknowledge v1-v2 (the crate stops at v1).
+//! ShareFetch and ShareAcknowledge v1-v2 (the crate stops at v1) and for the
+//! DescribeShareGroupOffsets v1 response (the crate stops at v0).
 
 pub mod apis;
 pub mod header;
@@ -9,6 +10,7 @@ pub mod response;
 pub mod share;
 pub mod share_acknowledge;
 pub mod share_fetch;
+pub mod share_group_offsets;
 
 pub use kafka_protocol;
 
@@ -23,4 +25,9 @@ pub use share_acknowledge::{
 pub use share_fetch::{
     AcquiredRecords, ForgottenTopic, ShareFetchPartition, ShareFetchPartitionResponse, ShareFetchRequest, ShareFetchResponse,
     ShareFetchTopic, ShareFetchTopicResponse,
+};
+pub use share_group_offsets::{
+    DESCRIBE_SHARE_GROUP_OFFSETS_MAX_VERSION, DESCRIBE_SHARE_GROUP_OFFSETS_MIN_VERSION, DescribeShareGroupOffsetsResponse,
+    DescribeShareGroupOffsetsResponseGroup, DescribeShareGroupOffsetsResponsePartition, DescribeShareGroupOffsetsResponseTopic,
+    ShareGroupOffsetsCodecError, decode_describe_share_group_offsets_request, encode_describe_share_group_offsets_request,
 };

@@ -1,17 +1,23 @@
 //! Request dispatch: one module per Kafka API.
 
+mod alter_share_group_offsets;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
+mod delete_groups;
+mod delete_share_group_offsets;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
+mod describe_groups;
+mod describe_share_group_offsets;
 mod describe_topic_partitions;
 mod errors;
 mod fetch;
 mod find_coordinator;
 mod incremental_alter_configs;
 mod init_producer_id;
+mod list_groups;
 mod list_offsets;
 pub(crate) mod metadata;
 mod produce;
@@ -171,6 +177,12 @@ async fn dispatch_inner(broker: &Arc<Broker>, conn: &Arc<ConnInfo>, frame: Bytes
         ApiKey::ShareGroupDescribe => ctx.reply(&share_group_describe::handle(&ctx, decode(b, version)?)),
         ApiKey::ShareFetch => share_fetch::handle(&ctx, body),
         ApiKey::ShareAcknowledge => share_acknowledge::handle(&ctx, body),
+        ApiKey::ListGroups => ctx.reply(&list_groups::handle(&ctx, decode(b, version)?)),
+        ApiKey::DescribeGroups => ctx.reply(&describe_groups::handle(&ctx, decode(b, version)?)),
+        ApiKey::DeleteGroups => ctx.reply(&delete_groups::handle(&ctx, decode(b, version)?)),
+        ApiKey::DescribeShareGroupOffsets => describe_share_group_offsets::handle(&ctx, body),
+        ApiKey::AlterShareGroupOffsets => ctx.reply(&alter_share_group_offsets::handle(&ctx, decode(b, version)?)),
+        ApiKey::DeleteShareGroupOffsets => ctx.reply(&delete_share_group_offsets::handle(&ctx, decode(b, version)?)),
         _ => unsupported(),
     })
 }

@@ -6,9 +6,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
 use kafka_protocol::error::ResponseError;
 use parking_lot::Mutex;
-use shard_share::MemberId;
+use shard_share::{MemberId, ResetError, ShareStats};
 use uuid::Uuid;
 
 use super::assignor::TopicShape;
@@ -71,6 +72,50 @@ impl SlotError {
         .code()
     }
 }
+
+/// Why a share-partition's start offset could not be set (AlterShareGroupOffsets).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResetStartError {
+    /// No topic has this id, or it has no such partition.
+    #[error("This server does not host this topic-partition.")]
+    UnknownPartition,
+    /// A negative partition index or a start offset below -1.
+    #[error("{0}")]
+    Invalid(String),
+    /// Some member (or a fetch outside the group) still holds records of the partition.
+    #[error("{0}")]
+    Refused(#[from] ResetError),
+}
+
+impl ResetStartError {
+    /// The Kafka error code.
+    pub fn kafka_code(&self) -> i16 {
+        match self {
+            ResetStartError::UnknownPartition => ResponseError::UnknownTopicOrPartition,
+            ResetStartError::Invalid(_) | ResetStartError::Refused(ResetError::NegativeOffset(_)) => ResponseError::InvalidRequest,
+            ResetStartError::Refused(ResetError::RecordsAcquired(_)) => ResponseError::NonEmptyGroup,
+        }
+        .code()
+    }
+}
+
+/// Kafka's message for the errors group operations answer (`Errors.message()`; the crate's
+/// `ResponseError` only displays the variant name).
+pub fn kafka_message(e: ResponseError) -> String {
+    match e {
+        ResponseError::GroupIdNotFound => "The group id does not exist.",
+        ResponseError::NonEmptyGroup => "The group is not empty.",
+        ResponseError::InvalidGroupId => "The configured groupId is invalid.",
+        ResponseError::UnknownTopicOrPartition => "This server does not host this topic-partition.",
+        ResponseError::InvalidRequest => "This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details.",
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+/// Start offset Kafka uses for "no state": the next fetch initializes the share-partition from
+/// `share.auto.offset.reset`.
+pub const UNINITIALIZED_START_OFFSET: i64 = -1;
 
 impl ShareManager {
     /// No groups yet.
@@ -145,6 +190,102 @@ impl ShareManager {
         }
         self.slots.retain(|k, _| k.0 != group);
         Ok(())
+    }
+
+    /// Checks that `group` exists and has no members (`GROUP_ID_NOT_FOUND` / `NON_EMPTY_GROUP`),
+    /// as DeleteShareGroupOffsets requires.
+    pub fn check_empty_group(&self, group: &str) -> Result<(), ResponseError> {
+        match self.groups.lock().get(group) {
+            None => Err(ResponseError::GroupIdNotFound),
+            Some(g) if g.state() != GroupState::Empty => Err(ResponseError::NonEmptyGroup),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Creates `group` without members if it does not exist (AlterShareGroupOffsets on a new
+    /// group, as Kafka does); `NON_EMPTY_GROUP` if it has members.
+    pub fn get_or_create_empty_group(&self, group: &str) -> Result<(), ResponseError> {
+        let mut groups = self.groups.lock();
+        match groups.get(group) {
+            Some(g) if g.state() != GroupState::Empty => Err(ResponseError::NonEmptyGroup),
+            Some(_) => Ok(()),
+            None => {
+                groups.insert(group.to_string(), ShareGroup::new());
+                Ok(())
+            }
+        }
+    }
+
+    /// Every share-partition `group` has state for, with its numbers, ordered by topic id and
+    /// partition.
+    pub fn group_share_partitions(&self, group: &str) -> Vec<(Uuid, i32, ShareStats)> {
+        // Take the slots out of the map first: the map's locks and a slot's lock are never held
+        // together.
+        let slots: Vec<(Uuid, i32, Arc<PartitionSlot>)> = self
+            .slots
+            .iter()
+            .filter(|e| e.key().0 == group)
+            .map(|e| (e.key().1, e.key().2, e.value().clone()))
+            .collect();
+        let mut out: Vec<_> = slots.into_iter().map(|(t, p, slot)| (t, p, slot.stats())).collect();
+        out.sort_by_key(|(t, p, _)| (*t, *p));
+        out
+    }
+
+    /// Sets where `group` starts delivering `partition` of `topic_id` (AlterShareGroupOffsets):
+    /// all record state is dropped. State is created if the group had none for the partition;
+    /// [`UNINITIALIZED_START_OFFSET`] drops it instead, so the next fetch starts from
+    /// `share.auto.offset.reset`. The caller checks that the group is empty.
+    pub fn reset_start(
+        &self,
+        group: &str,
+        topic_id: Uuid,
+        partition: i32,
+        offset: i64,
+        topics: &TopicRegistry,
+        settings: &ShareGroupSettings,
+    ) -> Result<(), ResetStartError> {
+        if partition < 0 {
+            return Err(ResetStartError::Invalid(format!("partition index {partition} is negative")));
+        }
+        if offset < UNINITIALIZED_START_OFFSET {
+            return Err(ResetStartError::Invalid(format!("start offset {offset} is negative")));
+        }
+        let topic = topics.get_by_id(&topic_id).ok_or(ResetStartError::UnknownPartition)?;
+        let log = topic.partition(partition).ok_or(ResetStartError::UnknownPartition)?;
+        let key = (group.to_string(), topic_id, partition);
+        if offset == UNINITIALIZED_START_OFFSET {
+            if let Some(slot) = self.existing_slot(group, topic_id, partition) {
+                let held = slot.stats().acquired;
+                if held > 0 {
+                    return Err(ResetError::RecordsAcquired(held).into());
+                }
+                self.slots.remove(&key);
+            }
+            return Ok(());
+        }
+        let slot = match self.slots.entry(key) {
+            Entry::Occupied(e) => e.get().clone(),
+            Entry::Vacant(e) => {
+                e.insert(Arc::new(PartitionSlot::starting_at(log, settings, offset)));
+                return Ok(());
+            }
+        };
+        // The map entry is released before the slot is locked.
+        slot.reset_start(offset)?;
+        Ok(())
+    }
+
+    /// Drops `group`'s state for every partition of `topic_id` (DeleteShareGroupOffsets);
+    /// returns how many share-partitions had state. The caller checks that the group is empty.
+    pub fn delete_topic_state(&self, group: &str, topic_id: Uuid) -> usize {
+        let mut dropped = 0;
+        self.slots.retain(|k, _| {
+            let hit = k.0 == group && k.1 == topic_id;
+            dropped += usize::from(hit);
+            !hit
+        });
+        dropped
     }
 
     /// The compact id of `member` in `group`.
@@ -270,5 +411,255 @@ impl ShareManager {
             tracing::info!(%group, %member, "share group member missed its session timeout; fenced");
             self.forget_member(&group, &member);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use bytes::BytesMut;
+    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    use shard_share::{AckRange, AckType, AcquireMode, OffsetReset};
+
+    use super::*;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        topics: TopicRegistry,
+        configs: GroupConfigs,
+        shares: ShareManager,
+        topic: Uuid,
+    }
+
+    /// A registry with topic `t` (2 partitions), 10 records in partition 0.
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = format!("log.dir = \"{}\"", dir.path().display());
+        let config = Arc::new(BrokerConfig::parse(&text).expect("config"));
+        let topics = TopicRegistry::open(dir.path(), config.clone()).expect("registry");
+        let topic = topics.create("t", 2, 1, BTreeMap::new()).expect("topic");
+        let log = topic.partition(0).expect("partition 0");
+        log.append(&batch(10), 0).expect("append");
+        log.flush().expect("flush");
+        Fixture {
+            _dir: dir,
+            configs: GroupConfigs::new(config.clone()),
+            shares: ShareManager::new(config),
+            topic: topic.id,
+            topics,
+        }
+    }
+
+    fn batch(count: i64) -> Vec<u8> {
+        let records: Vec<Record> = (0..count)
+            .map(|i| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i,
+                sequence: -1,
+                timestamp: 1_700_000_000_000 + i,
+                key: None,
+                value: Some(bytes::Bytes::from_static(b"v")),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        };
+        RecordBatchEncoder::encode(&mut buf, records.iter(), &options).expect("encode");
+        buf.to_vec()
+    }
+
+    fn join(f: &Fixture, group: &str, member: &str) {
+        let hb = Heartbeat {
+            member_id: member.into(),
+            member_epoch: 0,
+            rack_id: None,
+            subscribed_topic_names: Some(vec!["t".into()]),
+            client_id: "c".into(),
+            client_host: "/127.0.0.1".into(),
+        };
+        f.shares.heartbeat(group, hb, &f.topics, 0).expect("join");
+    }
+
+    fn leave(f: &Fixture, group: &str, member: &str) {
+        let hb = Heartbeat {
+            member_id: member.into(),
+            member_epoch: -1,
+            rack_id: None,
+            subscribed_topic_names: None,
+            client_id: "c".into(),
+            client_host: "/127.0.0.1".into(),
+        };
+        f.shares.heartbeat(group, hb, &f.topics, 0).expect("leave");
+    }
+
+    fn earliest(f: &Fixture) -> ShareGroupSettings {
+        ShareGroupSettings {
+            auto_offset_reset: OffsetReset::Earliest,
+            ..f.configs.share_settings("g")
+        }
+    }
+
+    /// Acquires up to `n` records of partition 0 for `member` and accepts the first `accept`.
+    fn consume(f: &Fixture, group: &str, member: &str, n: u32, accept: i64) -> Arc<PartitionSlot> {
+        let settings = earliest(f);
+        let slot = f.shares.slot(group, f.topic, 0, &f.topics, &settings, 0).expect("slot");
+        let id = f.shares.member(group, member);
+        let got = slot
+            .acquire(id, &settings, n, 1 << 20, AcquireMode::RecordLimit, 0)
+            .expect("acquire");
+        assert_eq!(got.count(), u64::from(n));
+        if accept > 0 {
+            let ack = AckRange::new(0, accept - 1, AckType::Accept);
+            let outcome = slot.acknowledge(id, &[ack], 0);
+            assert_eq!(outcome.first_error(), None);
+        }
+        slot
+    }
+
+    #[test]
+    fn empty_group_checks() {
+        let f = fixture();
+        assert_eq!(f.shares.check_empty_group("g"), Err(ResponseError::GroupIdNotFound));
+        join(&f, "g", "m1");
+        assert_eq!(f.shares.check_empty_group("g"), Err(ResponseError::NonEmptyGroup));
+        assert_eq!(f.shares.get_or_create_empty_group("g"), Err(ResponseError::NonEmptyGroup));
+        leave(&f, "g", "m1");
+        assert_eq!(f.shares.check_empty_group("g"), Ok(()));
+        assert_eq!(f.shares.get_or_create_empty_group("g"), Ok(()));
+    }
+
+    #[test]
+    fn altering_offsets_of_an_unknown_group_creates_it_empty() {
+        let f = fixture();
+        assert_eq!(f.shares.get_or_create_empty_group("new"), Ok(()));
+        assert_eq!(f.shares.list_groups(), vec![("new".to_string(), GroupState::Empty)]);
+        assert_eq!(f.shares.check_empty_group("new"), Ok(()));
+    }
+
+    #[test]
+    fn group_share_partitions_reports_start_and_terminal_counts() {
+        let f = fixture();
+        assert!(f.shares.group_share_partitions("g").is_empty());
+        let slot = consume(&f, "g", "m1", 6, 3);
+        f.shares.release_member("g", "m1");
+        let parts = f.shares.group_share_partitions("g");
+        assert_eq!(parts.len(), 1);
+        let (topic, partition, stats) = parts[0];
+        assert_eq!((topic, partition), (f.topic, 0));
+        assert_eq!(stats.start_offset, 3, "accepted 0..=2 moved the start");
+        assert_eq!(stats.lag(slot.log().high_watermark()), 7);
+        // Another group's state is not listed.
+        assert!(f.shares.group_share_partitions("other").is_empty());
+    }
+
+    #[test]
+    fn reset_start_creates_state_at_the_offset() {
+        let f = fixture();
+        let settings = earliest(&f);
+        f.shares.reset_start("g", f.topic, 1, 4, &f.topics, &settings).expect("reset");
+        let slot = f.shares.existing_slot("g", f.topic, 1).expect("state created");
+        assert_eq!(slot.stats().start_offset, 4);
+    }
+
+    #[test]
+    fn reset_start_moves_existing_state_and_forgets_records() {
+        let f = fixture();
+        consume(&f, "g", "m1", 5, 5);
+        let settings = earliest(&f);
+        f.shares.reset_start("g", f.topic, 0, 2, &f.topics, &settings).expect("reset back");
+        let slot = f.shares.existing_slot("g", f.topic, 0).expect("slot");
+        let stats = slot.stats();
+        assert_eq!((stats.start_offset, stats.acknowledged), (2, 0));
+        // Delivery starts at the new offset.
+        let id = f.shares.member("g", "m2");
+        let got = slot
+            .acquire(id, &settings, 1, 1 << 20, AcquireMode::RecordLimit, 0)
+            .expect("acquire");
+        assert_eq!(got.ranges[0].first_offset, 2);
+    }
+
+    #[test]
+    fn reset_start_is_refused_while_records_are_acquired() {
+        let f = fixture();
+        consume(&f, "g", "m1", 4, 0);
+        let settings = earliest(&f);
+        let e = f.shares.reset_start("g", f.topic, 0, 0, &f.topics, &settings).unwrap_err();
+        assert_eq!(e, ResetStartError::Refused(ResetError::RecordsAcquired(4)));
+        assert_eq!(e.kafka_code(), ResponseError::NonEmptyGroup.code());
+        let e = f
+            .shares
+            .reset_start("g", f.topic, 0, UNINITIALIZED_START_OFFSET, &f.topics, &settings)
+            .unwrap_err();
+        assert_eq!(e.kafka_code(), ResponseError::NonEmptyGroup.code());
+        f.shares.release_member("g", "m1");
+        f.shares
+            .reset_start("g", f.topic, 0, 0, &f.topics, &settings)
+            .expect("reset after release");
+    }
+
+    #[test]
+    fn reset_start_to_uninitialized_drops_state() {
+        let f = fixture();
+        consume(&f, "g", "m1", 2, 2);
+        let settings = earliest(&f);
+        f.shares
+            .reset_start("g", f.topic, 0, UNINITIALIZED_START_OFFSET, &f.topics, &settings)
+            .expect("drop");
+        assert!(f.shares.existing_slot("g", f.topic, 0).is_none());
+        // Nothing to drop is fine too.
+        f.shares
+            .reset_start("g", f.topic, 1, UNINITIALIZED_START_OFFSET, &f.topics, &settings)
+            .expect("no state");
+    }
+
+    #[test]
+    fn reset_start_checks_its_input() {
+        let f = fixture();
+        let settings = earliest(&f);
+        let code = |r: Result<(), ResetStartError>| r.unwrap_err().kafka_code();
+        let unknown = ResponseError::UnknownTopicOrPartition.code();
+        let invalid = ResponseError::InvalidRequest.code();
+        assert_eq!(code(f.shares.reset_start("g", Uuid::new_v4(), 0, 0, &f.topics, &settings)), unknown);
+        assert_eq!(code(f.shares.reset_start("g", f.topic, 2, 0, &f.topics, &settings)), unknown);
+        assert_eq!(code(f.shares.reset_start("g", f.topic, -1, 0, &f.topics, &settings)), invalid);
+        assert_eq!(code(f.shares.reset_start("g", f.topic, 0, -2, &f.topics, &settings)), invalid);
+        assert!(f.shares.group_share_partitions("g").is_empty());
+    }
+
+    #[test]
+    fn delete_topic_state_drops_only_that_groups_topic() {
+        let f = fixture();
+        let settings = earliest(&f);
+        for p in [0, 1] {
+            f.shares.reset_start("g", f.topic, p, 0, &f.topics, &settings).expect("g");
+        }
+        f.shares.reset_start("h", f.topic, 0, 0, &f.topics, &settings).expect("h");
+        assert_eq!(f.shares.delete_topic_state("g", f.topic), 2);
+        assert_eq!(f.shares.delete_topic_state("g", f.topic), 0);
+        assert!(f.shares.group_share_partitions("g").is_empty());
+        assert_eq!(f.shares.group_share_partitions("h").len(), 1);
+    }
+
+    #[test]
+    fn delete_group_requires_an_empty_group_and_drops_its_state() {
+        let f = fixture();
+        assert_eq!(f.shares.delete_group("g"), Err(ResponseError::GroupIdNotFound));
+        join(&f, "g", "m1");
+        consume(&f, "g", "m1", 3, 3);
+        assert_eq!(f.shares.delete_group("g"), Err(ResponseError::NonEmptyGroup));
+        leave(&f, "g", "m1");
+        assert_eq!(f.shares.delete_group("g"), Ok(()));
+        assert!(f.shares.group_share_partitions("g").is_empty());
+        assert!(f.shares.list_groups().is_empty());
     }
 }

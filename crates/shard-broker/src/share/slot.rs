@@ -6,7 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use shard_log::{LogError, PartitionLog, batch};
-use shard_share::{AckOutcome, AckRange, AcquireMode, AcquiredRange, LogBatch, MemberId, ShareConfig, SharePartition, StateDelta};
+use shard_share::{
+    AckOutcome, AckRange, AcquireMode, AcquiredRange, LogBatch, MemberId, ResetError, ShareConfig, SharePartition, StateDelta,
+};
 use tokio::sync::watch;
 
 use super::group_configs::ShareGroupSettings;
@@ -56,6 +58,16 @@ impl PartitionSlot {
             });
         PartitionSlot {
             state: Mutex::new(SharePartition::new(share_config(settings), start)),
+            log,
+            available: watch::channel(0).0,
+        }
+    }
+
+    /// A share-partition whose delivery starts at `start_offset` (AlterShareGroupOffsets on a
+    /// partition the group had no state for).
+    pub fn starting_at(log: Arc<PartitionLog>, settings: &ShareGroupSettings, start_offset: i64) -> PartitionSlot {
+        PartitionSlot {
+            state: Mutex::new(SharePartition::new(share_config(settings), start_offset)),
             log,
             available: watch::channel(0).0,
         }
@@ -152,6 +164,15 @@ impl PartitionSlot {
             drop(sp);
             self.signal(&delta);
         }
+    }
+
+    /// Drops all record state and starts delivery at `offset` (AlterShareGroupOffsets); refused
+    /// while any record is acquired.
+    pub fn reset_start(&self, offset: i64) -> Result<(), ResetError> {
+        let delta = self.state.lock().reset_start(offset)?;
+        // Records below the old start may have become deliverable again.
+        self.signal(&delta);
+        Ok(())
     }
 
     /// A copy of the state machine's counters and start offset, for describe and lag.

@@ -16,7 +16,10 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use shard_protocol::served_range;
+use shard_protocol::{
+    AcknowledgementBatch, ShareAcknowledgePartition, ShareAcknowledgeRequest, ShareAcknowledgeResponse, ShareAcknowledgeTopic,
+    ShareFetchPartition, ShareFetchRequest, ShareFetchResponse, ShareFetchTopic, served_range,
+};
 use uuid::Uuid;
 
 fn name(s: &str) -> TopicName {
@@ -50,6 +53,24 @@ async fn topic_id(c: &mut RawClient, topic: &str) -> Uuid {
     resp.topics[0].topic_id
 }
 
+/// ShareFetch through the hand-written codec (the crate stops at v1).
+async fn share_fetch(c: &mut RawClient, version: i16, req: &ShareFetchRequest) -> ShareFetchResponse {
+    let body = req.encode(version).expect("encode ShareFetch");
+    let mut resp = c.call_body(ApiKey::ShareFetch, version, &body).await;
+    let decoded = ShareFetchResponse::decode(&mut resp, version).expect("decode ShareFetch response");
+    assert!(resp.is_empty(), "ShareFetch v{version}: trailing bytes in response");
+    decoded
+}
+
+/// ShareAcknowledge through the hand-written codec.
+async fn share_ack(c: &mut RawClient, version: i16, req: &ShareAcknowledgeRequest) -> ShareAcknowledgeResponse {
+    let body = req.encode(version).expect("encode ShareAcknowledge");
+    let mut resp = c.call_body(ApiKey::ShareAcknowledge, version, &body).await;
+    let decoded = ShareAcknowledgeResponse::decode(&mut resp, version).expect("decode ShareAcknowledge response");
+    assert!(resp.is_empty(), "ShareAcknowledge v{version}: trailing bytes in response");
+    decoded
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_at_min_and_max_version() {
     let broker = TestBroker::start("").await;
@@ -59,6 +80,21 @@ async fn every_api_at_min_and_max_version() {
         let resp: ApiVersionsResponse = c.call(ApiKey::ApiVersions, v, &ApiVersionsRequest::default()).await;
         assert_eq!(resp.error_code, 0);
         assert_eq!(resp.api_keys.len(), shard_protocol::SERVED_APIS.len());
+        // The share-group APIs at the versions Kafka 4.2 clients use (ShareFetch and
+        // ShareAcknowledge v2: KIP-1206 record limit, KIP-1222 renew).
+        for (key, min, max) in [
+            (ApiKey::ShareGroupHeartbeat, 1, 1),
+            (ApiKey::ShareGroupDescribe, 1, 1),
+            (ApiKey::ShareFetch, 1, 2),
+            (ApiKey::ShareAcknowledge, 1, 2),
+        ] {
+            let k = resp
+                .api_keys
+                .iter()
+                .find(|k| k.api_key == key as i16)
+                .unwrap_or_else(|| panic!("ApiVersions v{v} lists {key:?}"));
+            assert_eq!((k.min_version, k.max_version), (min, max), "{key:?} in ApiVersions v{v}");
+        }
     }
 
     for v in versions(ApiKey::CreateTopics) {
@@ -338,6 +374,120 @@ async fn every_api_at_min_and_max_version() {
             resp.results[0].error_code, want,
             "deleted by the first call, GROUP_ID_NOT_FOUND after"
         );
+    }
+
+    // Share groups (KIP-932): a member joins and is described; one share consumer per
+    // ShareFetch / ShareAcknowledge version opens a session, acquires and acknowledges. After the
+    // group administration above, whose ListGroups expects a single group.
+    let share_topic = "matrix-share";
+    let created = create_topic(&mut c, share_topic, 7).await;
+    assert_eq!(created.topics[0].error_code, 0);
+    let share_id = created.topics[0].topic_id;
+    let mut member_epoch = 0;
+    for v in versions(ApiKey::ShareGroupHeartbeat) {
+        let req = ShareGroupHeartbeatRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("matrix-share")))
+            .with_member_id(StrBytes::from_static_str("matrix-member"))
+            .with_member_epoch(member_epoch)
+            .with_subscribed_topic_names(Some(vec![name(share_topic)]));
+        let resp: ShareGroupHeartbeatResponse = c.call(ApiKey::ShareGroupHeartbeat, v, &req).await;
+        assert_eq!(resp.error_code, 0, "heartbeat v{v}: {:?}", resp.error_message);
+        assert!(resp.member_epoch >= 1);
+        let assignment = resp.assignment.expect("a joining or full heartbeat carries the assignment");
+        assert_eq!(assignment.topic_partitions.len(), 1);
+        assert_eq!(assignment.topic_partitions[0].topic_id, share_id);
+        assert_eq!(assignment.topic_partitions[0].partitions, vec![0, 1]);
+        member_epoch = resp.member_epoch;
+    }
+    for v in versions(ApiKey::ShareGroupDescribe) {
+        let req = ShareGroupDescribeRequest::default().with_group_ids(vec![
+            GroupId(StrBytes::from_static_str("matrix-share")),
+            GroupId(StrBytes::from_static_str("matrix-no-group")),
+        ]);
+        let resp: ShareGroupDescribeResponse = c.call(ApiKey::ShareGroupDescribe, v, &req).await;
+        let g = &resp.groups[0];
+        assert_eq!(g.error_code, 0);
+        assert_eq!(g.group_state.as_str(), "Stable");
+        assert_eq!(g.members.len(), 1);
+        assert_eq!(g.members[0].member_epoch, member_epoch);
+        assert_eq!(g.members[0].assignment.topic_partitions[0].topic_name, name(share_topic));
+        assert_eq!(resp.groups[1].error_code, 69, "GROUP_ID_NOT_FOUND");
+    }
+    // Share-partitions start at the log end, so sessions open before the produce.
+    let share_req = |i: usize, epoch: i32, max_wait_ms: i32| ShareFetchRequest {
+        group_id: Some(StrBytes::from_string(format!("matrix-share-{i}"))),
+        member_id: Some(StrBytes::from_static_str("matrix-member")),
+        share_session_epoch: epoch,
+        max_wait_ms,
+        min_bytes: 1,
+        max_bytes: 1 << 20,
+        max_records: 100,
+        batch_size: 100,
+        topics: vec![ShareFetchTopic {
+            topic_id: share_id,
+            partitions: vec![ShareFetchPartition {
+                partition_index: 0,
+                acknowledgement_batches: Vec::new(),
+            }],
+        }],
+        ..Default::default()
+    };
+    for (i, v) in versions(ApiKey::ShareFetch).into_iter().enumerate() {
+        let resp = share_fetch(&mut c, v, &share_req(i, 0, 0)).await;
+        assert_eq!(resp.error_code, 0, "ShareFetch v{v}: {:?}", resp.error_message);
+        assert_eq!(resp.responses[0].topic_id, share_id);
+        assert_eq!(resp.responses[0].partitions[0].error_code, 0);
+    }
+    let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![
+        TopicProduceData::default().with_name(name(share_topic)).with_partition_data(vec![
+            PartitionProduceData::default().with_index(0).with_records(Some(batch(3, -1, -1))),
+        ]),
+    ]);
+    let resp: ProduceResponse = c.call(ApiKey::Produce, 11, &req).await;
+    assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
+    for (i, v) in versions(ApiKey::ShareFetch).into_iter().enumerate() {
+        let resp = share_fetch(&mut c, v, &share_req(i, 1, 5000)).await;
+        assert_eq!(resp.error_code, 0, "ShareFetch v{v}: {:?}", resp.error_message);
+        assert_eq!(
+            resp.acquisition_lock_timeout_ms, 30000,
+            "default group.share.record.lock.duration.ms"
+        );
+        let p = &resp.responses[0].partitions[0];
+        let acquired: Vec<(i64, i16)> = p
+            .acquired_records
+            .iter()
+            .flat_map(|r| (r.first_offset..=r.last_offset).map(move |o| (o, r.delivery_count)))
+            .collect();
+        assert_eq!(acquired, vec![(0, 1), (1, 1), (2, 1)], "ShareFetch v{v} acquired");
+        let mut records = bytes::Bytes::from(p.records.concat());
+        let sets = kafka_protocol::records::RecordBatchDecoder::decode_all(&mut records).expect("decode share-fetched batches");
+        let offsets: Vec<i64> = sets.iter().flat_map(|s| s.records.iter().map(|r| r.offset)).collect();
+        assert_eq!(offsets, vec![0, 1, 2], "ShareFetch v{v} records");
+    }
+    for (i, v) in versions(ApiKey::ShareAcknowledge).into_iter().enumerate() {
+        let req = ShareAcknowledgeRequest {
+            group_id: Some(StrBytes::from_string(format!("matrix-share-{i}"))),
+            member_id: Some(StrBytes::from_static_str("matrix-member")),
+            share_session_epoch: 2,
+            is_renew_ack: false,
+            topics: vec![ShareAcknowledgeTopic {
+                topic_id: share_id,
+                partitions: vec![ShareAcknowledgePartition {
+                    partition_index: 0,
+                    acknowledgement_batches: vec![AcknowledgementBatch {
+                        first_offset: 0,
+                        last_offset: 2,
+                        acknowledge_types: vec![1],
+                    }],
+                }],
+            }],
+        };
+        let resp = share_ack(&mut c, v, &req).await;
+        assert_eq!(resp.error_code, 0, "ShareAcknowledge v{v}: {:?}", resp.error_message);
+        assert_eq!(resp.responses[0].partitions[0].error_code, 0, "ShareAcknowledge v{v} accepted");
+        if v >= 2 {
+            assert_eq!(resp.acquisition_lock_timeout_ms, 30000);
+        }
     }
 
     for v in versions(ApiKey::DeleteTopics) {

@@ -1180,9 +1180,8 @@ async fn long_poll_without_activity_returns_empty_after_max_wait() {
 
 /// Kafka 4.2's DelayedShareFetch completes early only once `MinBytes` are available
 /// (`isMinBytesSatisfied`); otherwise it waits for MaxWaitMs and then answers with whatever it
-/// can acquire. Shard answers as soon as anything at all is acquirable.
+/// can acquire. Shard does the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "broker bug: ShareFetch ignores MinBytes (handlers/share_fetch.rs answers as soon as one record is acquired)"]
 async fn long_poll_waits_for_min_bytes_until_max_wait() {
     let broker = TestBroker::start("").await;
     let mut admin = broker.client().await;

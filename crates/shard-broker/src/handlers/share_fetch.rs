@@ -167,7 +167,8 @@ fn max_wait(req: &ShareFetchRequest) -> Duration {
 }
 
 /// Acquires from the session's partitions (rotated by epoch so none always goes first) until
-/// something is acquired, a partition fails, or MaxWaitMs passes.
+/// something is acquired, a partition fails, or MaxWaitMs passes. With `MinBytes` above 1 nothing
+/// is acquired until that many log bytes are readable or the wait is over.
 #[allow(clippy::too_many_arguments)]
 async fn fetch(
     ctx: &Ctx,
@@ -188,6 +189,7 @@ async fn fetch(
     };
     let max_records = u32::try_from(req.max_records).unwrap_or(0).max(1);
     let max_bytes = usize::try_from(req.max_bytes).unwrap_or(0);
+    let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0).min(max_bytes);
     let mut slots: Vec<((Uuid, i32), Arc<PartitionSlot>)> = Vec::new();
     let now = crate::clock::now_ms();
     for &(topic_id, partition) in partitions {
@@ -211,7 +213,18 @@ async fn fetch(
         let mut bytes_left = max_bytes;
         let mut got_any = false;
         let now = crate::clock::now_ms();
-        for (at, slot) in &slots {
+        let last_try = Instant::now() >= deadline;
+        let enough = min_bytes <= 1 || last_try || {
+            let mut readable = 0;
+            for (_, slot) in &slots {
+                readable += slot.readable_bytes(min_bytes - readable);
+                if readable >= min_bytes {
+                    break;
+                }
+            }
+            readable >= min_bytes
+        };
+        for (at, slot) in slots.iter().filter(|_| enough) {
             if records_left == 0 || bytes_left == 0 {
                 break;
             }
@@ -230,7 +243,7 @@ async fn fetch(
                 }
             }
         }
-        if got_any || Instant::now() >= deadline {
+        if got_any || last_try {
             return;
         }
         let changes = log_watches
@@ -241,11 +254,9 @@ async fn fetch(
             .chain(release_watches.iter_mut().map(|w| {
                 Box::pin(async move { w.changed().await.is_ok() }) as std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>>
             }));
-        match tokio::time::timeout_at(deadline, futures::future::select_all(changes)).await {
-            Err(_) => return,
-            // A closed watch means the log is gone; the next attempt reports it.
-            Ok(_) => continue,
-        }
+        // On timeout the loop makes its last try: what is there now is acquired whatever
+        // MinBytes says. A closed watch means the log is gone; the next try reports it.
+        let _ = tokio::time::timeout_at(deadline, futures::future::select_all(changes)).await;
     }
 }
 

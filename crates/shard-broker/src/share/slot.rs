@@ -179,6 +179,13 @@ impl PartitionSlot {
     pub fn stats(&self) -> shard_share::ShareStats {
         self.state.lock().stats()
     }
+
+    /// Log bytes from the next fetch offset, counted up to `limit`, without acquiring anything
+    /// (for `MinBytes`: Kafka acquires nothing until a fetch would return enough).
+    pub fn readable_bytes(&self, limit: usize) -> usize {
+        let offset = self.state.lock().next_fetch_offset();
+        self.log.read(offset, limit).map_or(0, |r| r.records.len())
+    }
 }
 
 /// One stored batch's offsets and byte span within a read.

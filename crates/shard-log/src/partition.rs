@@ -583,6 +583,36 @@ impl PartitionLog {
         Ok(count)
     }
 
+    /// Kafka's DeleteRecords at segment granularity: deletes the whole segments whose records all
+    /// lie below `offset` (never the active one), oldest first, and raises the log start offset
+    /// to the base offset of the first segment kept. Records below `offset` in a kept segment stay
+    /// readable, so the log start offset, which is the first segment's base offset, survives a
+    /// restart without a checkpoint file. Returns how many segments were deleted.
+    pub fn delete_records_before(&self, offset: i64) -> Result<usize, LogError> {
+        self.check_open()?;
+        let _w = self.writer.lock();
+        self.check_open()?;
+        let segments: Vec<Arc<Segment>> = self.segments.read().clone();
+        // Segment i holds only offsets below the next segment's base offset.
+        let count = segments.windows(2).take_while(|pair| pair[1].base_offset() <= offset).count();
+        if count == 0 {
+            return Ok(0);
+        }
+        let removed: Vec<Arc<Segment>> = {
+            let mut segs = self.segments.write();
+            let removed = segs.drain(..count).collect();
+            self.log_start.store(segs[0].base_offset(), Ordering::Release);
+            removed
+        };
+        // Oldest first: a crash part-way leaves a contiguous suffix of the log.
+        for seg in &removed {
+            tracing::info!(segment = %seg.log_path().display(), before = offset, "deleting segment below requested offset");
+            seg.delete_files()?;
+        }
+        sync_dir(&self.dir)?;
+        Ok(count)
+    }
+
     /// Total bytes of all segments.
     pub fn size_bytes(&self) -> u64 {
         self.segments.read().iter().map(|s| s.size()).sum()

@@ -419,6 +419,15 @@ impl PartitionLog {
         self.log_start.load(Ordering::Acquire)
     }
 
+    /// Base offset of the active segment (the one appends go to): everything below it is in
+    /// sealed segments, which [`Self::delete_records_before`] can delete.
+    pub fn active_segment_base_offset(&self) -> i64 {
+        self.segments
+            .read()
+            .last()
+            .map_or_else(|| self.log_end_offset(), |s| s.base_offset())
+    }
+
     /// Offset the next appended record will get.
     pub fn log_end_offset(&self) -> i64 {
         self.log_end.load(Ordering::Acquire)

@@ -14,6 +14,7 @@ fn delete_records_before_removes_only_segments_wholly_below_the_offset() {
         log.append(&batch("a", 2, 100), 0).unwrap();
     }
     assert_eq!(log.segment_base_offsets(), [0, 4, 8, 12]);
+    assert_eq!(log.active_segment_base_offset(), 12);
 
     // Offset 3 lies in the first segment: nothing is entirely below it.
     assert_eq!(log.delete_records_before(3).unwrap(), 0);

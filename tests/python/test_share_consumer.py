@@ -3,7 +3,7 @@
 Marked `share`: excluded from the default run (pytest.ini) until Shard serves ShareGroupHeartbeat /
 ShareFetch / ShareAcknowledge and IncrementalAlterConfigs on GROUP resources. Run them with
 
-    tests/.venv/bin/python -m pytest tests/python -m share                            # against Shard
+    tests/.venv/bin/python -m pytest tests/python -m share                            # against Shard (they also run by default)
     SHARD_TEST_BROKER=kafka tests/.venv/bin/python -m pytest tests/python -m share    # against Kafka 4.3.1
 
 confluent-kafka API used (2.16.1, librdkafka 2.16.0; the share consumer is "Preview" there):

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use shard_coordinator::{ShareStateStore, StoreError, StoreOptions};
 
 use crate::config::BrokerConfig;
 use crate::durable_file;
@@ -17,6 +18,23 @@ use crate::topics::{TopicError, TopicRegistry};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ClusterMeta {
     cluster_id: String,
+}
+
+/// Why the data directory could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Topics, their logs or the broker metadata.
+    #[error("{0}")]
+    Topics(#[from] TopicError),
+    /// The share-group state log (`__share_group_state-0`).
+    #[error("cannot open share-group state: {0}")]
+    ShareState(#[from] StoreError),
+}
+
+impl From<std::io::Error> for OpenError {
+    fn from(e: std::io::Error) -> Self {
+        OpenError::Topics(TopicError::Io(e))
+    }
 }
 
 /// Everything a request handler can reach.
@@ -38,20 +56,39 @@ pub struct Broker {
     pub group_configs: GroupConfigs,
     /// Share groups, share sessions and share-partitions.
     pub shares: ShareManager,
+    /// Persisted share-group state and group configs (`<log.dir>/__share_group_state-0`).
+    pub share_store: Arc<ShareStateStore>,
 }
 
 impl Broker {
-    /// Opens the data directory (recovering every log) for a broker bound to `bound`.
-    pub fn open(config: Arc<BrokerConfig>, bound: SocketAddr) -> Result<Self, TopicError> {
+    /// Opens the data directory (recovering every log) for a broker bound to `bound`, and
+    /// rebuilds share-group state and group configs from `__share_group_state`.
+    pub fn open(config: Arc<BrokerConfig>, bound: SocketAddr) -> Result<Self, OpenError> {
         let dir = config.log_dir.clone();
         std::fs::create_dir_all(&dir)?;
         let cluster_id = load_or_create_cluster_id(&dir)?;
         let (advertised_host, advertised_port) = config.advertised(bound);
         let topics = TopicRegistry::open(&dir, config.clone())?;
         let producer_ids = ProducerIdAllocator::open(&dir)?;
+        let options = StoreOptions {
+            updates_per_snapshot: u32::try_from(config.share_coordinator_snapshot_update_records_per_snapshot).unwrap_or(0),
+            ..StoreOptions::default()
+        };
+        // Never retention: only pruning removes share state, once newer records cover it.
+        let log_config = shard_log::LogConfig {
+            retention_ms: -1,
+            retention_bytes: -1,
+            ..config.log_defaults()
+        };
+        let (store, recovered) = ShareStateStore::open(&dir, log_config, options)?;
+        let store = Arc::new(store);
+        let group_configs = GroupConfigs::with_store(config.clone(), store.clone(), recovered.group_configs);
+        let shares = ShareManager::with_store(config.clone(), store.clone());
+        shares.restore(recovered.partitions, &group_configs, &topics, crate::clock::now_ms());
         Ok(Self {
-            group_configs: GroupConfigs::new(config.clone()),
-            shares: ShareManager::new(config.clone()),
+            group_configs,
+            shares,
+            share_store: store,
             config,
             cluster_id,
             advertised_host,

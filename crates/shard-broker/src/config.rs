@@ -120,6 +120,12 @@ pub struct BrokerConfig {
     pub group_share_max_heartbeat_interval_ms: i32,
     #[serde(rename = "group.share.max.size")]
     pub group_share_max_size: i32,
+    #[serde(rename = "share.coordinator.snapshot.update.records.per.snapshot")]
+    pub share_coordinator_snapshot_update_records_per_snapshot: i32,
+    #[serde(rename = "share.coordinator.state.topic.prune.interval.ms")]
+    pub share_coordinator_state_topic_prune_interval_ms: i32,
+    #[serde(rename = "share.coordinator.cold.partition.snapshot.interval.ms")]
+    pub share_coordinator_cold_partition_snapshot_interval_ms: i32,
     /// Keys present in the file (to tell static settings from defaults in DescribeConfigs).
     #[serde(skip)]
     pub explicit_keys: Vec<String>,
@@ -163,6 +169,9 @@ impl Default for BrokerConfig {
             group_share_min_heartbeat_interval_ms: 5000,
             group_share_max_heartbeat_interval_ms: 15000,
             group_share_max_size: 200,
+            share_coordinator_snapshot_update_records_per_snapshot: 500,
+            share_coordinator_state_topic_prune_interval_ms: 300_000,
+            share_coordinator_cold_partition_snapshot_interval_ms: 300_000,
             explicit_keys: Vec::new(),
         }
     }
@@ -326,6 +335,24 @@ impl BrokerConfig {
             2147483647,
         )?;
         in_range(self.group_share_max_size, "group.share.max.size", 1, 1000)?;
+        in_range(
+            self.share_coordinator_snapshot_update_records_per_snapshot,
+            "share.coordinator.snapshot.update.records.per.snapshot",
+            0,
+            500,
+        )?;
+        in_range(
+            self.share_coordinator_state_topic_prune_interval_ms,
+            "share.coordinator.state.topic.prune.interval.ms",
+            1,
+            2147483647,
+        )?;
+        in_range(
+            self.share_coordinator_cold_partition_snapshot_interval_ms,
+            "share.coordinator.cold.partition.snapshot.interval.ms",
+            1,
+            2147483647,
+        )?;
         let ordered = |min: i32, value: i32, max: i32, min_key: &'static str, key: &'static str, max_key: &'static str| {
             check(
                 min <= value && value <= max,
@@ -500,6 +527,18 @@ impl BrokerConfig {
                 self.group_share_max_heartbeat_interval_ms.to_string(),
             ),
             ("group.share.max.size", self.group_share_max_size.to_string()),
+            (
+                "share.coordinator.snapshot.update.records.per.snapshot",
+                self.share_coordinator_snapshot_update_records_per_snapshot.to_string(),
+            ),
+            (
+                "share.coordinator.state.topic.prune.interval.ms",
+                self.share_coordinator_state_topic_prune_interval_ms.to_string(),
+            ),
+            (
+                "share.coordinator.cold.partition.snapshot.interval.ms",
+                self.share_coordinator_cold_partition_snapshot_interval_ms.to_string(),
+            ),
         ]
     }
 }
@@ -602,5 +641,21 @@ mod tests {
         let e = BrokerConfig::parse("group.share.heartbeat.interval.ms = 45000\ngroup.share.max.heartbeat.interval.ms = 45000")
             .expect_err("heartbeat not below the session timeout");
         assert!(e.to_string().contains("less than group.share.session.timeout.ms"), "{e}");
+    }
+
+    #[test]
+    fn share_coordinator_settings_are_checked() {
+        let c = BrokerConfig::parse("share.coordinator.snapshot.update.records.per.snapshot = 0").expect("0 = always snapshot");
+        assert_eq!(c.share_coordinator_snapshot_update_records_per_snapshot, 0);
+        for bad in [
+            "share.coordinator.snapshot.update.records.per.snapshot = 501",
+            "share.coordinator.snapshot.update.records.per.snapshot = -1",
+            "share.coordinator.state.topic.prune.interval.ms = 0",
+            "share.coordinator.cold.partition.snapshot.interval.ms = 0",
+        ] {
+            let e = BrokerConfig::parse(bad).expect_err(bad);
+            let key = bad.split(' ').next().unwrap_or_default();
+            assert!(e.to_string().contains(key), "{e}");
+        }
     }
 }

@@ -28,7 +28,7 @@ pub enum ServerError {
     },
     /// The data directory could not be opened or recovered.
     #[error("cannot open data directory: {0}")]
-    Storage(#[from] crate::topics::TopicError),
+    Storage(#[from] crate::broker::OpenError),
 }
 
 /// A bound broker, ready to serve.
@@ -46,7 +46,7 @@ impl Server {
         let bound = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
         let broker = tokio::task::spawn_blocking(move || Broker::open(config, bound))
             .await
-            .map_err(|e| ServerError::Storage(crate::topics::TopicError::Io(std::io::Error::other(e.to_string()))))??;
+            .map_err(|e| ServerError::Storage(std::io::Error::other(e.to_string()).into()))??;
         Ok(Self {
             listener,
             broker: Arc::new(broker),
@@ -69,8 +69,10 @@ impl Server {
         let tracker = TaskTracker::new();
         tracker.spawn(retention_loop(broker.clone(), shutdown.clone()));
         tracker.spawn(share_loop(broker.clone(), shutdown.clone()));
+        tracker.spawn(share_state_loop(broker.clone(), shutdown.clone()));
         if config.log_flush_mode == FlushPolicy::PageCache {
             tracker.spawn(flush_loop(broker.clone(), shutdown.clone()));
+            tracker.spawn(share_state_flush_loop(broker.clone(), shutdown.clone()));
         }
         loop {
             tokio::select! {
@@ -94,7 +96,13 @@ impl Server {
             tracing::warn!("in-flight requests did not finish in time");
         }
         let closing = broker.clone();
-        let _ = tokio::task::spawn_blocking(move || closing.topics.close_all()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            closing.topics.close_all();
+            if let Err(e) = closing.share_store.close() {
+                tracing::error!(error = %e, "closing the share-group state log failed");
+            }
+        })
+        .await;
         tracing::info!("shard-broker stopped");
         Ok(())
     }
@@ -159,4 +167,57 @@ async fn flush_loop(broker: Arc<Broker>, shutdown: CancellationToken) {
         }
     })
     .await;
+}
+
+/// Every `share.coordinator.state.topic.prune.interval.ms`: snapshots cold share-partitions,
+/// then deletes the `__share_group_state` segments nothing needs any more.
+async fn share_state_loop(broker: Arc<Broker>, shutdown: CancellationToken) {
+    let every = Duration::from_millis(
+        u64::try_from(broker.config.share_coordinator_state_topic_prune_interval_ms)
+            .unwrap_or(1)
+            .max(1),
+    );
+    let cold_ms = i64::from(broker.config.share_coordinator_cold_partition_snapshot_interval_ms);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let store = broker.share_store.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            match store.snapshot_cold(crate::clock::now_ms(), cold_ms) {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(records = n, "snapshotted cold share-partitions"),
+                Err(e) => {
+                    tracing::error!(error = %e, "snapshotting cold share-partitions failed");
+                    return;
+                }
+            }
+            match store.prune() {
+                Ok(p) if p.segments_deleted > 0 => tracing::info!(
+                    segments = p.segments_deleted,
+                    log_start_offset = p.log_start_offset,
+                    "pruned __share_group_state"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "pruning __share_group_state failed"),
+            }
+        })
+        .await;
+    }
+}
+
+/// In page-cache mode, fsyncs the share-group state log as often as the topic logs.
+async fn share_state_flush_loop(broker: Arc<Broker>, shutdown: CancellationToken) {
+    let every = Duration::from_millis(broker.config.log_flush_interval_ms);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let store = broker.share_store.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.flush()).await {
+            tracing::error!(error = %e, "background flush of __share_group_state failed");
+        }
+    }
 }

@@ -119,6 +119,13 @@ pub struct TopicRegistry {
     admin: Mutex<()>,
 }
 
+/// Whether `name` is one of Shard's internal topics (today only `__share_group_state`, whose
+/// log the share coordinator owns): hidden from Metadata, never created, produced to or deleted
+/// by clients.
+pub fn is_internal(name: &str) -> bool {
+    name == shard_coordinator::STATE_TOPIC
+}
+
 /// Checks a topic name the way Kafka does.
 pub fn validate_name(name: &str) -> Result<(), TopicError> {
     let bad = |why: String| Err(TopicError::InvalidName(why));
@@ -143,7 +150,8 @@ pub fn validate_name(name: &str) -> Result<(), TopicError> {
 
 impl TopicRegistry {
     /// Loads every topic under `data_dir` and opens (recovering) its partition logs. Partition
-    /// directories of topics with no metadata (a deletion cut short by a crash) are removed.
+    /// directories of topics with no metadata (a deletion cut short by a crash) are removed;
+    /// internal topics' directories (`__share_group_state-0`) are kept.
     pub fn open(data_dir: &Path, broker: Arc<BrokerConfig>) -> Result<Self, TopicError> {
         let meta_dir = data_dir.join("topics");
         fs::create_dir_all(&meta_dir)?;
@@ -178,6 +186,10 @@ impl TopicRegistry {
             }
             let name = entry.file_name().to_string_lossy().to_string();
             let Some((topic, part)) = name.rsplit_once('-') else { continue };
+            if is_internal(topic) {
+                // The share coordinator's log (`__share_group_state-0`), not a topic of the registry.
+                continue;
+            }
             if part.parse::<u32>().is_err() {
                 continue;
             }
@@ -255,6 +267,10 @@ impl TopicRegistry {
         configs: &BTreeMap<String, String>,
     ) -> Result<i32, TopicError> {
         validate_name(name)?;
+        if is_internal(name) {
+            // It always exists (Kafka answers the same for its created internal topics).
+            return Err(TopicError::AlreadyExists(name.to_string()));
+        }
         if name.starts_with("__") {
             return Err(TopicError::Reserved(format!("Topic name {name} is reserved for internal topics")));
         }

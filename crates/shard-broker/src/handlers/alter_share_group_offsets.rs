@@ -13,7 +13,7 @@ use kafka_protocol::messages::{AlterShareGroupOffsetsRequest, AlterShareGroupOff
 use uuid::Uuid;
 
 use super::{Ctx, s};
-use crate::share::manager::kafka_message;
+use crate::share::manager::{ResetStartError, kafka_message};
 
 fn top_error(error: ResponseError) -> AlterShareGroupOffsetsResponse {
     AlterShareGroupOffsetsResponse::default()
@@ -64,7 +64,12 @@ pub fn handle(ctx: &Ctx, req: AlterShareGroupOffsetsRequest) -> AlterShareGroupO
                         .shares
                         .reset_start(&group, topic.id, at, p.start_offset, &b.topics, &settings)
                     {
-                        Ok(()) => {
+                        Ok(end) => {
+                            if let Err(e) = b.shares.block_durable(end) {
+                                tracing::error!(%group, topic = %topic.name, partition = at, error = %e, "share-partition start offset not durable");
+                                let e = ResetStartError::Storage(e.to_string());
+                                return partition_error(at, e.kafka_code(), e.to_string());
+                            }
                             tracing::info!(%group, topic = %topic.name, partition = at, offset = p.start_offset, "share-partition start offset altered");
                             AlterShareGroupOffsetsResponsePartition::default().with_partition_index(at)
                         }

@@ -1,6 +1,7 @@
 //! DeleteGroups (42): deletes empty share groups with their share-partition state and group
 //! configs (Admin.deleteShareGroups, kafka-share-groups.sh --delete).
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
 
@@ -16,11 +17,20 @@ pub fn handle(ctx: &Ctx, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
         // Kafka answers each group once however often it is named.
         .filter(|id| seen.insert(id.clone()))
         .map(|id| {
+            // The store deletion covers the group's share state and its configs.
             let error_code = match b.shares.delete_group(&id) {
-                Ok(()) => {
+                Ok(end) => {
                     b.group_configs.replace(&id, Default::default());
-                    tracing::info!(group = %id.as_str(), "deleted share group");
-                    0
+                    match b.shares.block_durable(end) {
+                        Ok(()) => {
+                            tracing::info!(group = %id.as_str(), "deleted share group");
+                            0
+                        }
+                        Err(e) => {
+                            tracing::error!(group = %id.as_str(), error = %e, "share group deletion not durable");
+                            ResponseError::UnknownServerError.code()
+                        }
+                    }
                 }
                 Err(e) => e.code(),
             };

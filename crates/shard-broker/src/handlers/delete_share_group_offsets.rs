@@ -49,7 +49,22 @@ pub fn handle(ctx: &Ctx, req: DeleteShareGroupOffsetsRequest) -> DeleteShareGrou
                     .with_error_code(unknown.code())
                     .with_error_message(Some(s(kafka_message(unknown))));
             };
-            if b.shares.delete_topic_state(&group, topic.id) == 0 && !deleted.contains(&topic.id) {
+            let dropped = match b.shares.delete_topic_state(&group, topic.id) {
+                Ok((dropped, end)) => b.shares.block_durable(end).map(|()| dropped),
+                Err(e) => Err(e),
+            };
+            let dropped = match dropped {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(%group, topic = %topic.name, error = %e, "share group offsets deletion not persisted");
+                    let code = ResponseError::UnknownServerError;
+                    return out
+                        .with_topic_name(t.topic_name)
+                        .with_error_code(code.code())
+                        .with_error_message(Some(s(e.to_string())));
+                }
+            };
+            if dropped == 0 && !deleted.contains(&topic.id) {
                 return out
                     .with_topic_name(t.topic_name)
                     .with_error_code(unknown.code())

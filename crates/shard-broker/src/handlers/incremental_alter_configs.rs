@@ -10,7 +10,7 @@ use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterC
 
 use super::describe_configs::{RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
 use super::{Ctx, s, topic_error_code};
-use crate::share::group_configs::{GroupConfigOp, GroupConfigs};
+use crate::share::group_configs::{GroupConfigError, GroupConfigOp, GroupConfigs};
 use crate::topic_config;
 
 const OP_SET: i8 = 0;
@@ -101,7 +101,13 @@ pub fn handle(ctx: &Ctx, req: IncrementalAlterConfigsRequest) -> IncrementalAlte
                         return fail(ResponseError::InvalidRequest, "Each resource must appear at most once.".into());
                     }
                     match alter_group(&b.group_configs, &r, req.validate_only) {
-                        Ok(()) => resp,
+                        Ok(end) => match b.shares.block_durable(end) {
+                            Ok(()) => resp,
+                            Err(e) => {
+                                tracing::error!(group = %r.resource_name, error = %e, "group configs not durable");
+                                fail(ResponseError::UnknownServerError, format!("cannot persist group configs: {e}"))
+                            }
+                        },
                         Err((code, msg)) => fail(code, msg),
                     }
                 }
@@ -114,7 +120,7 @@ pub fn handle(ctx: &Ctx, req: IncrementalAlterConfigsRequest) -> IncrementalAlte
 
 /// Alters the configs of one group, checking the request as Kafka's broker does before the
 /// controller (duplicate keys, null values) and then as the controller does (name, values).
-fn alter_group(store: &GroupConfigs, r: &AlterConfigsResource, validate_only: bool) -> Result<(), (ResponseError, String)> {
+fn alter_group(store: &GroupConfigs, r: &AlterConfigsResource, validate_only: bool) -> Result<Option<i64>, (ResponseError, String)> {
     let mut names = BTreeSet::new();
     if !r.configs.iter().all(|c| names.insert(c.name.as_str())) {
         return Err((ResponseError::InvalidRequest, "Error due to duplicate config keys".into()));
@@ -145,7 +151,11 @@ fn alter_group(store: &GroupConfigs, r: &AlterConfigsResource, validate_only: bo
         };
         ops.push((c.name.to_string(), op));
     }
-    store
-        .alter(&r.resource_name, &ops, validate_only)
-        .map_err(|e| (ResponseError::InvalidConfig, e.to_string()))
+    store.alter(&r.resource_name, &ops, validate_only).map_err(|e| {
+        let code = match e {
+            GroupConfigError::Storage(_) => ResponseError::UnknownServerError,
+            _ => ResponseError::InvalidConfig,
+        };
+        (code, e.to_string())
+    })
 }

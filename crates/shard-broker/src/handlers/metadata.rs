@@ -49,7 +49,13 @@ pub fn handle(ctx: &Ctx, req: MetadataRequest) -> MetadataResponse {
 }
 
 fn lookup_by_name(ctx: &Ctx, name: &TopicName, auto_create: bool) -> MetadataResponseTopic {
-    let code = match tokio::task::block_in_place(|| ctx.broker.topics.get_or_create(name, auto_create)) {
+    // Internal topics are not served to clients: unknown, and never auto-created.
+    let lookup = if crate::topics::is_internal(name) {
+        Err(TopicError::Unknown)
+    } else {
+        tokio::task::block_in_place(|| ctx.broker.topics.get_or_create(name, auto_create))
+    };
+    let code = match lookup {
         Ok(topic) => return topic_entry(ctx, &topic),
         Err(TopicError::Unknown | TopicError::Reserved(_)) => ResponseError::UnknownTopicOrPartition.code(),
         // Created by another request and deleted again at once.

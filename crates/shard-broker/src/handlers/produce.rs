@@ -105,6 +105,10 @@ fn resolve_topic(ctx: &Ctx, name: &TopicName, id: uuid::Uuid) -> Result<Arc<Topi
     if ctx.version >= 13 {
         return topics.get_by_id(&id).ok_or(ResponseError::UnknownTopicId.code());
     }
+    if crate::topics::is_internal(name) {
+        // Kafka: "Cannot append to internal topic" (InvalidTopicException) unless internal.
+        return Err(ResponseError::InvalidTopicException.code());
+    }
     let auto_create = ctx.broker.config.auto_create_topics_enable;
     tokio::task::block_in_place(|| topics.get_or_create(name, auto_create)).map_err(|e| match e {
         TopicError::InvalidName(_) => ResponseError::InvalidTopicException.code(),

@@ -20,11 +20,18 @@ pub fn handle(ctx: &Ctx, mut body: Bytes) -> Reply {
         Ok(req) => req,
         Err(e) => return Reply::Close(format!("cannot decode ShareAcknowledge: {e}")),
     };
-    let resp = serve(ctx, req);
-    match resp.encode_frame(ctx.version, ctx.correlation_id) {
-        Ok(frame) => Reply::Now(frame),
-        Err(e) => Reply::Close(format!("cannot encode ShareAcknowledge response: {e}")),
-    }
+    let ctx = ctx.clone();
+    // Answered once the acknowledgements are durable.
+    Reply::Later(Box::pin(async move {
+        let resp = serve(&ctx, req).await;
+        match resp.encode_frame(ctx.version, ctx.correlation_id) {
+            Ok(frame) => Some(frame),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode ShareAcknowledge response");
+                None
+            }
+        }
+    }))
 }
 
 fn top_error(lock_ms: i32, (code, message): TopError) -> ShareAcknowledgeResponse {
@@ -36,7 +43,7 @@ fn top_error(lock_ms: i32, (code, message): TopError) -> ShareAcknowledgeRespons
     }
 }
 
-fn serve(ctx: &Ctx, req: ShareAcknowledgeRequest) -> ShareAcknowledgeResponse {
+async fn serve(ctx: &Ctx, req: ShareAcknowledgeRequest) -> ShareAcknowledgeResponse {
     let b = &ctx.broker;
     let (group, member) = match identity(&req.group_id, &req.member_id) {
         Ok(ids) => ids,
@@ -64,7 +71,7 @@ fn serve(ctx: &Ctx, req: ShareAcknowledgeRequest) -> ShareAcknowledgeResponse {
     let renew = ctx.version >= 2 && req.is_renew_ack;
     let max_type = if ctx.version >= 2 { 4 } else { 3 };
     let member_id = b.shares.member(&group, &member);
-    let results = apply_acks(
+    let mut applied = apply_acks(
         ctx,
         &group,
         member_id,
@@ -82,8 +89,9 @@ fn serve(ctx: &Ctx, req: ShareAcknowledgeRequest) -> ShareAcknowledgeResponse {
     {
         return top_error(lock_ms, session_error(e));
     }
+    applied.make_durable(ctx).await;
     let mut topics: BTreeMap<Uuid, Vec<ShareAcknowledgePartitionResponse>> = BTreeMap::new();
-    for r in results {
+    for r in applied.results {
         topics.entry(r.topic_id).or_default().push(ShareAcknowledgePartitionResponse {
             partition_index: r.partition,
             error_code: r.error_code,

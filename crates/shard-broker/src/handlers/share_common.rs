@@ -45,6 +45,43 @@ pub struct AckResult {
     pub error_code: i16,
     /// Explanation when refused.
     pub error_message: Option<String>,
+    /// The acknowledgements changed state that was written to the share-state store and must
+    /// be durable before this result may be answered.
+    pub written: bool,
+}
+
+/// Acknowledgement results and the share-state store end offset that must be durable before
+/// they are answered.
+#[derive(Debug, Default)]
+pub struct AppliedAcks {
+    /// One result per partition.
+    pub results: Vec<AckResult>,
+    /// Highest end offset written, if anything was.
+    pub end: Option<i64>,
+}
+
+/// The message answered when share state could not be persisted.
+const NOT_PERSISTED: &str = "the share-partition state could not be persisted";
+
+impl AppliedAcks {
+    /// Marks every result whose state was written as failed (UNKNOWN_SERVER_ERROR, what Kafka's
+    /// SharePartition answers when its persister write fails): an acknowledgement is never
+    /// answered as done unless it is durable.
+    pub fn fail_written(&mut self, error: &shard_coordinator::StoreError) {
+        tracing::error!(error = %error, "share acknowledgements could not be made durable; answering UNKNOWN_SERVER_ERROR");
+        for r in self.results.iter_mut().filter(|r| r.written && r.error_code == 0) {
+            r.error_code = ResponseError::UnknownServerError.code();
+            r.error_message = Some(NOT_PERSISTED.into());
+        }
+    }
+
+    /// Waits until what the acknowledgements wrote is durable, failing the written results if
+    /// it cannot be.
+    pub async fn make_durable(&mut self, ctx: &Ctx) {
+        if let Err(e) = ctx.broker.shares.wait_durable(self.end).await {
+            self.fail_written(&e);
+        }
+    }
 }
 
 /// Applies each partition's acknowledgement batches for `member`; `max_type` is the highest
@@ -57,15 +94,17 @@ pub fn apply_acks<'a>(
     max_type: i8,
     is_renew_ack: bool,
     now_ms: i64,
-) -> Vec<AckResult> {
+) -> AppliedAcks {
     let b = &ctx.broker;
-    partitions
+    let mut end: Option<i64> = None;
+    let results = partitions
         .map(|(topic_id, partition, batches)| {
             let result = |code: i16, message: Option<String>| AckResult {
                 topic_id,
                 partition,
                 error_code: code,
                 error_message: message,
+                written: false,
             };
             let ranges = match acks::to_ranges(batches, max_type, is_renew_ack) {
                 Ok(ranges) => ranges,
@@ -83,11 +122,22 @@ pub fn apply_acks<'a>(
                     Some("no records of this partition were acquired by the group".into()),
                 );
             };
-            let outcome = slot.acknowledge(member, &ranges, now_ms);
-            match outcome.first_error() {
+            let (outcome, written) = slot.acknowledge(member, &ranges, now_ms);
+            let mut r = match outcome.first_error() {
                 None => result(0, None),
                 Some(e) => result(e.kafka_code(), Some(e.to_string())),
+            };
+            match written {
+                Ok(Some(e)) => {
+                    end = Some(end.map_or(e, |x| x.max(e)));
+                    r.written = true;
+                }
+                Ok(None) => {}
+                // Logged by the slot.
+                Err(_) => return result(ResponseError::UnknownServerError.code(), Some(NOT_PERSISTED.into())),
             }
+            r
         })
-        .collect()
+        .collect();
+    AppliedAcks { results, end }
 }

@@ -121,7 +121,7 @@ async fn serve(ctx: &Ctx, req: ShareFetchRequest) -> ShareFetchResponse {
     };
     let member_id = b.shares.member(&group, &member);
     let max_type = if ctx.version >= 2 { 4 } else { 3 };
-    let acks = apply_acks(
+    let applied = apply_acks(
         ctx,
         &group,
         member_id,
@@ -135,18 +135,18 @@ async fn serve(ctx: &Ctx, req: ShareFetchRequest) -> ShareFetchResponse {
         renew,
         crate::clock::now_ms(),
     );
+    // The acknowledgements become durable while the fetch goes on; the answer waits for both.
+    let durable = match (b.shares.store(), applied.end) {
+        (Some(store), Some(end)) => Some(tokio::spawn(crate::share::manager::wait_durable(store.clone(), end))),
+        _ => None,
+    };
+    let mut acks = applied;
     let mut parts: BTreeMap<(Uuid, i32), Part> = BTreeMap::new();
-    for ack in acks {
-        let at = (ack.topic_id, ack.partition);
-        parts.entry(at).or_default().ack = Some(ack);
-    }
     if epoch == -1 {
         if let Err(e) = b.shares.close_session(&key) {
             return top_error(lock_ms, session_error(e));
         }
-        return response(lock_ms, parts);
-    }
-    if !renew {
+    } else if !renew {
         if epoch == 0 {
             for p in &session_partitions {
                 parts.entry(*p).or_default().always = true;
@@ -158,6 +158,21 @@ async fn serve(ctx: &Ctx, req: ShareFetchRequest) -> ShareFetchResponse {
             // will acknowledge what was just acquired.
             b.shares.release_member(&group, &member);
         }
+    }
+    if let Some(wait) = durable {
+        let outcome = match wait.await {
+            Ok(r) => r,
+            Err(join) => Err(shard_coordinator::StoreError::Log(shard_log::LogError::Io(std::io::Error::other(
+                join.to_string(),
+            )))),
+        };
+        if let Err(e) = outcome {
+            acks.fail_written(&e);
+        }
+    }
+    for ack in acks.results {
+        let at = (ack.topic_id, ack.partition);
+        parts.entry(at).or_default().ack = Some(ack);
     }
     response(lock_ms, parts)
 }
@@ -195,11 +210,26 @@ async fn fetch(
     for &(topic_id, partition) in partitions {
         match b.shares.slot(group, topic_id, partition, &b.topics, settings, now) {
             Ok(slot) => slots.push(((topic_id, partition), slot)),
-            Err(e @ (SlotError::UnknownTopicId | SlotError::UnknownPartition)) => {
+            Err(e @ (SlotError::UnknownTopicId | SlotError::UnknownPartition | SlotError::Storage)) => {
                 parts.entry((topic_id, partition)).or_default().error_code = e.kafka_code();
             }
         }
     }
+    // A new share-partition's start offset is durable before anything of it is answered, so
+    // `share.auto.offset.reset` decides it once.
+    let mut ready = Vec::with_capacity(slots.len());
+    for (at, slot) in slots {
+        if let Some((store, end)) = slot.pending_init() {
+            if let Err(e) = crate::share::manager::wait_durable(store, end).await {
+                tracing::error!(error = %e, "a new share-partition's initial state could not be made durable");
+                parts.entry(at).or_default().error_code = SlotError::Storage.kafka_code();
+                continue;
+            }
+            slot.init_made_durable();
+        }
+        ready.push((at, slot));
+    }
+    let mut slots = ready;
     if slots.is_empty() {
         return;
     }

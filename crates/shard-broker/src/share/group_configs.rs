@@ -5,12 +5,14 @@
 //! Validation follows Kafka's `GroupConfig.validate`: the group's values after the change are
 //! merged over the broker defaults and every key is checked together (type, lower bound, the
 //! broker's min/max bounds, session timeout above heartbeat interval), so a request either
-//! applies completely or not at all. Values are kept in memory only (lost on restart).
+//! applies completely or not at all. Explicit values are persisted in `__share_group_state`
+//! (record type 100, see docs/share-coordinator.md) and survive restarts.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
+use shard_coordinator::ShareStateStore;
 use shard_share::OffsetReset;
 
 use crate::config::BrokerConfig;
@@ -343,6 +345,9 @@ impl GroupConfigDef {
 /// texts follow Kafka's (with the bound's value added where Kafka only names the setting).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GroupConfigError {
+    /// The change could not be persisted (UNKNOWN_SERVER_ERROR).
+    #[error("cannot persist group configs: {0}")]
+    Storage(String),
     /// The key is not a group config.
     #[error("Unknown group config name: {0}")]
     UnknownName(String),
@@ -451,14 +456,46 @@ pub struct DescribedGroupConfig {
 pub struct GroupConfigs {
     broker: Arc<BrokerConfig>,
     groups: RwLock<BTreeMap<String, BTreeMap<String, String>>>,
+    /// Where explicit configs are persisted (none: in memory only).
+    store: Option<Arc<ShareStateStore>>,
 }
 
 impl GroupConfigs {
-    /// An empty store whose defaults come from `broker`.
+    /// An empty registry whose defaults come from `broker`, kept in memory only.
     pub fn new(broker: Arc<BrokerConfig>) -> GroupConfigs {
         GroupConfigs {
             broker,
             groups: RwLock::new(BTreeMap::new()),
+            store: None,
+        }
+    }
+
+    /// A registry persisted to `store`, holding the configs recovered from it.
+    pub fn with_store(
+        broker: Arc<BrokerConfig>,
+        store: Arc<ShareStateStore>,
+        recovered: BTreeMap<String, BTreeMap<String, String>>,
+    ) -> GroupConfigs {
+        let configs = GroupConfigs {
+            broker,
+            groups: RwLock::new(BTreeMap::new()),
+            store: Some(store),
+        };
+        configs.load(recovered);
+        configs
+    }
+
+    /// Installs configs recovered at start-up. Values the broker's current bounds refuse are
+    /// kept (they were valid when set) and reported.
+    pub fn load(&self, recovered: BTreeMap<String, BTreeMap<String, String>>) {
+        let mut groups = self.groups.write();
+        for (group, values) in recovered {
+            if let Err(e) = self.validate(&values) {
+                tracing::warn!(%group, error = %e, "persisted group configs are no longer valid under this broker's settings");
+            }
+            if !values.is_empty() {
+                groups.insert(group, values);
+            }
         }
     }
 
@@ -560,8 +597,10 @@ impl GroupConfigs {
     }
 
     /// Applies `ops` to `group` as one change: all are validated together with the group's other
-    /// values and nothing changes if any is refused, or if `validate_only`. The group need not exist.
-    pub fn alter(&self, group: &str, ops: &[(String, GroupConfigOp)], validate_only: bool) -> Result<(), GroupConfigError> {
+    /// values and nothing changes if any is refused, or if `validate_only`. The group need not
+    /// exist. The new explicit values are written to the store (under the registry's lock, so
+    /// concurrent changes reach it in order); returns the end offset to make durable.
+    pub fn alter(&self, group: &str, ops: &[(String, GroupConfigOp)], validate_only: bool) -> Result<Option<i64>, GroupConfigError> {
         // One write lock from read to write so concurrent alters of a group do not lose updates.
         let mut groups = self.groups.write();
         let mut values = groups.get(group).cloned().unwrap_or_default();
@@ -583,14 +622,21 @@ impl GroupConfigs {
         }
         let values = self.validate(&values)?;
         if validate_only {
-            return Ok(());
+            return Ok(None);
+        }
+        let mut end = None;
+        if let Some(store) = &self.store {
+            end = Some(store.write_group_config(group, &values, crate::clock::now_ms()).map_err(|e| {
+                tracing::error!(%group, error = %e, "cannot persist group configs");
+                GroupConfigError::Storage(e.to_string())
+            })?);
         }
         if values.is_empty() {
             groups.remove(group);
         } else {
             groups.insert(group.to_string(), values);
         }
-        Ok(())
+        Ok(end)
     }
 
     /// Every group config of `group` with its effective value, source and synonyms.

@@ -2,21 +2,22 @@
 //! groups consume. Locks are never nested: groups, sessions, the member table and each
 //! share-partition are locked one at a time.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use kafka_protocol::error::ResponseError;
 use parking_lot::Mutex;
-use shard_share::{MemberId, ResetError, ShareStats};
+use shard_coordinator::{SharePartitionKey, ShareStateStore, StoreError};
+use shard_share::{MemberId, ResetError, SharePartition, ShareSnapshot, ShareStats};
 use uuid::Uuid;
 
 use super::assignor::TopicShape;
 use super::group::{GroupState, Heartbeat, HeartbeatError, HeartbeatReply, ShareGroup};
 use super::group_configs::{GroupConfigs, ShareGroupSettings};
 use super::sessions::{SessionCache, SessionError, SessionKey, SessionPartition};
-use super::slot::PartitionSlot;
+use super::slot::{PartitionSlot, Persist, reset_start_offset, share_config};
 use crate::config::BrokerConfig;
 use crate::topics::TopicRegistry;
 
@@ -51,6 +52,8 @@ pub struct ShareManager {
     sessions: Mutex<SessionCache>,
     members: Mutex<MemberTable>,
     slots: DashMap<SlotKey, Arc<PartitionSlot>>,
+    /// Where share-partition state is persisted (none: in memory only, for unit tests).
+    store: Option<Arc<ShareStateStore>>,
 }
 
 /// Why a share-partition cannot be served.
@@ -60,6 +63,8 @@ pub enum SlotError {
     UnknownTopicId,
     /// The topic has no such partition.
     UnknownPartition,
+    /// The new share-partition's initial state could not be written (logged where it failed).
+    Storage,
 }
 
 impl SlotError {
@@ -68,6 +73,8 @@ impl SlotError {
         match self {
             SlotError::UnknownTopicId => ResponseError::UnknownTopicId,
             SlotError::UnknownPartition => ResponseError::UnknownTopicOrPartition,
+            // What Kafka's SharePartition answers when its persister write fails.
+            SlotError::Storage => ResponseError::UnknownServerError,
         }
         .code()
     }
@@ -85,6 +92,9 @@ pub enum ResetStartError {
     /// Some member (or a fetch outside the group) still holds records of the partition.
     #[error("{0}")]
     Refused(#[from] ResetError),
+    /// The new state could not be persisted.
+    #[error("cannot persist share-partition state: {0}")]
+    Storage(String),
 }
 
 impl ResetStartError {
@@ -94,6 +104,7 @@ impl ResetStartError {
             ResetStartError::UnknownPartition => ResponseError::UnknownTopicOrPartition,
             ResetStartError::Invalid(_) | ResetStartError::Refused(ResetError::NegativeOffset(_)) => ResponseError::InvalidRequest,
             ResetStartError::Refused(ResetError::RecordsAcquired(_)) => ResponseError::NonEmptyGroup,
+            ResetStartError::Storage(_) => ResponseError::UnknownServerError,
         }
         .code()
     }
@@ -117,9 +128,22 @@ pub fn kafka_message(e: ResponseError) -> String {
 /// `share.auto.offset.reset`.
 pub const UNINITIALIZED_START_OFFSET: i64 = -1;
 
+fn store_key(key: &SlotKey) -> SharePartitionKey {
+    SharePartitionKey::new(key.0.clone(), key.1, key.2)
+}
+
 impl ShareManager {
-    /// No groups yet.
+    /// No groups yet; share state is kept in memory only.
     pub fn new(config: Arc<BrokerConfig>) -> ShareManager {
+        Self::build(config, None)
+    }
+
+    /// No groups yet; share state is persisted to `store`.
+    pub fn with_store(config: Arc<BrokerConfig>, store: Arc<ShareStateStore>) -> ShareManager {
+        Self::build(config, Some(store))
+    }
+
+    fn build(config: Arc<BrokerConfig>, store: Option<Arc<ShareStateStore>>) -> ShareManager {
         let max_sessions = usize::try_from(config.group_share_max_share_sessions).unwrap_or(1);
         ShareManager {
             config,
@@ -127,6 +151,80 @@ impl ShareManager {
             sessions: Mutex::new(SessionCache::new(max_sessions)),
             members: Mutex::new(MemberTable::default()),
             slots: DashMap::new(),
+            store,
+        }
+    }
+
+    /// The share-state store, if state is persisted.
+    pub fn store(&self) -> Option<&Arc<ShareStateStore>> {
+        self.store.as_ref()
+    }
+
+    fn persist(&self, key: &SlotKey) -> Option<Persist> {
+        self.store.as_ref().map(|store| Persist {
+            store: store.clone(),
+            key: store_key(key),
+        })
+    }
+
+    /// Waits (in a blocking thread) until the store is durable up to `end`; at once without a
+    /// store or an offset.
+    pub async fn wait_durable(&self, end: Option<i64>) -> Result<(), StoreError> {
+        let (Some(store), Some(end)) = (self.store.clone(), end) else {
+            return Ok(());
+        };
+        wait_durable(store, end).await
+    }
+
+    /// Like [`Self::wait_durable`], blocking the calling worker thread (for admin requests
+    /// served synchronously on a multi-threaded runtime).
+    pub fn block_durable(&self, end: Option<i64>) -> Result<(), StoreError> {
+        let (Some(store), Some(end)) = (self.store.as_ref(), end) else {
+            return Ok(());
+        };
+        tokio::task::block_in_place(|| store.durable(end))
+    }
+
+    /// Rebuilds share-partitions from the state recovered at start-up. Each group with state
+    /// exists again, empty (membership is not persisted). State of a topic or partition that no
+    /// longer exists (a deletion cut short by a crash) is deleted.
+    pub fn restore(
+        &self,
+        partitions: BTreeMap<SharePartitionKey, ShareSnapshot>,
+        configs: &GroupConfigs,
+        topics: &TopicRegistry,
+        now_ms: i64,
+    ) {
+        let mut gone = Vec::new();
+        for (key, snapshot) in partitions {
+            let log = topics.get_by_id(&key.topic_id).and_then(|t| t.partition(key.partition));
+            let Some(log) = log else {
+                gone.push(key);
+                continue;
+            };
+            let settings = configs.share_settings(&key.group_id);
+            let sp = match SharePartition::restore(share_config(&settings), &snapshot) {
+                Ok(sp) => sp,
+                Err(e) => {
+                    tracing::error!(group = %key.group_id, topic_id = %key.topic_id, partition = key.partition, error = %e,
+                        "persisted share-partition state is invalid; it starts again from share.auto.offset.reset");
+                    gone.push(key);
+                    continue;
+                }
+            };
+            self.groups.lock().entry(key.group_id.clone()).or_default();
+            let slot_key = (key.group_id.clone(), key.topic_id, key.partition);
+            let persist = self.persist(&slot_key);
+            self.slots.insert(slot_key, Arc::new(PartitionSlot::new(log, sp, persist, 0)));
+        }
+        if let Some(store) = &self.store {
+            for key in gone {
+                tracing::warn!(group = %key.group_id, topic_id = %key.topic_id, partition = key.partition,
+                    "dropping persisted share state of a partition that no longer exists");
+                if let Err(e) = store.delete(&key, now_ms) {
+                    tracing::error!(error = %e, "cannot delete share state");
+                }
+            }
         }
     }
 
@@ -175,9 +273,10 @@ impl ShareManager {
         out
     }
 
-    /// Deletes an empty group and its share-partitions; `GROUP_ID_NOT_FOUND` or
-    /// `NON_EMPTY_GROUP` otherwise.
-    pub fn delete_group(&self, group: &str) -> Result<(), ResponseError> {
+    /// Deletes an empty group, its share-partitions and its persisted state (group configs
+    /// included); `GROUP_ID_NOT_FOUND` or `NON_EMPTY_GROUP` otherwise, `UNKNOWN_SERVER_ERROR` if
+    /// the deletion could not be written. Returns the store end offset to make durable.
+    pub fn delete_group(&self, group: &str) -> Result<Option<i64>, ResponseError> {
         {
             let mut groups = self.groups.lock();
             match groups.get(group) {
@@ -188,8 +287,42 @@ impl ShareManager {
                 }
             }
         }
-        self.slots.retain(|k, _| k.0 != group);
-        Ok(())
+        self.remove_slots(|k| k.0 == group);
+        let Some(store) = &self.store else { return Ok(None) };
+        store.delete_group(group, crate::clock::now_ms()).map(Some).map_err(|e| {
+            tracing::error!(%group, error = %e, "cannot persist the deletion of a share group");
+            ResponseError::UnknownServerError
+        })
+    }
+
+    /// Removes the matching slots, retiring each so nothing more is written for it; returns
+    /// their keys.
+    fn remove_slots(&self, matches: impl Fn(&SlotKey) -> bool) -> Vec<SlotKey> {
+        let mut removed = Vec::new();
+        self.slots.retain(|k, slot| {
+            if matches(k) {
+                removed.push((k.clone(), slot.clone()));
+                false
+            } else {
+                true
+            }
+        });
+        // Retired outside the map's locks: a slot's lock is never taken under them.
+        removed
+            .into_iter()
+            .map(|(k, slot)| {
+                slot.retire();
+                k
+            })
+            .collect()
+    }
+
+    /// Drops every share-partition of `topic_id` in every group and its persisted state
+    /// (DeleteTopics). Returns the store end offset to make durable.
+    pub fn delete_topic(&self, topic_id: Uuid) -> Result<Option<i64>, StoreError> {
+        self.remove_slots(|k| k.1 == topic_id);
+        let Some(store) = &self.store else { return Ok(None) };
+        store.delete_topic(topic_id, crate::clock::now_ms()).map(Some)
     }
 
     /// Checks that `group` exists and has no members (`GROUP_ID_NOT_FOUND` / `NON_EMPTY_GROUP`),
@@ -244,7 +377,7 @@ impl ShareManager {
         offset: i64,
         topics: &TopicRegistry,
         settings: &ShareGroupSettings,
-    ) -> Result<(), ResetStartError> {
+    ) -> Result<Option<i64>, ResetStartError> {
         if partition < 0 {
             return Err(ResetStartError::Invalid(format!("partition index {partition} is negative")));
         }
@@ -254,38 +387,57 @@ impl ShareManager {
         let topic = topics.get_by_id(&topic_id).ok_or(ResetStartError::UnknownPartition)?;
         let log = topic.partition(partition).ok_or(ResetStartError::UnknownPartition)?;
         let key = (group.to_string(), topic_id, partition);
+        let storage = |e: StoreError| {
+            tracing::error!(%group, %topic_id, partition, error = %e, "cannot persist a share-partition start offset");
+            ResetStartError::Storage(e.to_string())
+        };
+        let now = crate::clock::now_ms();
         if offset == UNINITIALIZED_START_OFFSET {
             if let Some(slot) = self.existing_slot(group, topic_id, partition) {
                 let held = slot.stats().acquired;
                 if held > 0 {
                     return Err(ResetError::RecordsAcquired(held).into());
                 }
-                self.slots.remove(&key);
+                self.remove_slots(|k| *k == key);
             }
-            return Ok(());
+            let Some(store) = &self.store else { return Ok(None) };
+            return store.delete(&store_key(&key), now).map(Some).map_err(storage);
         }
-        let slot = match self.slots.entry(key) {
+        let slot = match self.slots.entry(key.clone()) {
             Entry::Occupied(e) => e.get().clone(),
             Entry::Vacant(e) => {
-                e.insert(Arc::new(PartitionSlot::starting_at(log, settings, offset)));
-                return Ok(());
+                // Written while the map entry is held: nothing else can write this key first.
+                let mut end = None;
+                if let Some(store) = &self.store {
+                    end = Some(
+                        store
+                            .write_snapshot(&store_key(&key), &ShareSnapshot::new(offset), now)
+                            .map_err(storage)?,
+                    );
+                }
+                let sp = SharePartition::new(share_config(settings), offset);
+                e.insert(Arc::new(PartitionSlot::new(log, sp, self.persist(&key), 0)));
+                return Ok(end);
             }
         };
         // The map entry is released before the slot is locked.
-        slot.reset_start(offset)?;
-        Ok(())
+        slot.reset_start(offset)?.map_err(storage)
     }
 
-    /// Drops `group`'s state for every partition of `topic_id` (DeleteShareGroupOffsets);
-    /// returns how many share-partitions had state. The caller checks that the group is empty.
-    pub fn delete_topic_state(&self, group: &str, topic_id: Uuid) -> usize {
-        let mut dropped = 0;
-        self.slots.retain(|k, _| {
-            let hit = k.0 == group && k.1 == topic_id;
-            dropped += usize::from(hit);
-            !hit
-        });
-        dropped
+    /// Drops `group`'s state for every partition of `topic_id` (DeleteShareGroupOffsets), in
+    /// memory and in the store; returns how many share-partitions had state and the store end
+    /// offset to make durable. The caller checks that the group is empty.
+    pub fn delete_topic_state(&self, group: &str, topic_id: Uuid) -> Result<(usize, Option<i64>), StoreError> {
+        let removed = self.remove_slots(|k| k.0 == group && k.1 == topic_id);
+        let Some(store) = &self.store else {
+            return Ok((removed.len(), None));
+        };
+        let now = crate::clock::now_ms();
+        let mut end = None;
+        for key in &removed {
+            end = Some(store.delete(&store_key(key), now)?);
+        }
+        Ok((removed.len(), end))
     }
 
     /// The compact id of `member` in `group`.
@@ -293,7 +445,9 @@ impl ShareManager {
         self.members.lock().get_or_insert(group, member)
     }
 
-    /// The share-partition, created (at `share.auto.offset.reset`) on first use.
+    /// The share-partition, created on first use at `share.auto.offset.reset`, with its initial
+    /// snapshot written (the caller makes it durable before answering: see
+    /// [`PartitionSlot::pending_init`]).
     pub fn slot(
         &self,
         group: &str,
@@ -309,12 +463,26 @@ impl ShareManager {
         }
         let topic = topics.get_by_id(&topic_id).ok_or(SlotError::UnknownTopicId)?;
         let log = topic.partition(partition).ok_or(SlotError::UnknownPartition)?;
-        let slot = self
-            .slots
-            .entry(key)
-            .or_insert_with(|| Arc::new(PartitionSlot::initialize(log, settings, now_ms)))
-            .clone();
-        Ok(slot)
+        match self.slots.entry(key.clone()) {
+            Entry::Occupied(e) => Ok(e.get().clone()),
+            Entry::Vacant(e) => {
+                let start = reset_start_offset(&log, settings, now_ms);
+                // Written while the map entry is held: nothing else can write this key first.
+                let mut init_end = 0;
+                if let Some(store) = &self.store {
+                    init_end = store
+                        .write_snapshot(&store_key(&key), &ShareSnapshot::new(start), now_ms)
+                        .map_err(|e| {
+                            tracing::error!(%group, %topic_id, partition, error = %e, "cannot persist a new share-partition");
+                            SlotError::Storage
+                        })?;
+                }
+                let sp = SharePartition::new(share_config(settings), start);
+                let slot = Arc::new(PartitionSlot::new(log, sp, self.persist(&key), init_end));
+                e.insert(slot.clone());
+                Ok(slot)
+            }
+        }
     }
 
     /// The share-partition if it has been used (acknowledgements need no new state).
@@ -411,6 +579,14 @@ impl ShareManager {
             tracing::info!(%group, %member, "share group member missed its session timeout; fenced");
             self.forget_member(&group, &member);
         }
+    }
+}
+
+/// Waits in a blocking thread until `store` is durable up to `end`.
+pub async fn wait_durable(store: Arc<ShareStateStore>, end: i64) -> Result<(), StoreError> {
+    match tokio::task::spawn_blocking(move || store.durable(end)).await {
+        Ok(r) => r,
+        Err(join) => Err(StoreError::Log(shard_log::LogError::Io(std::io::Error::other(join.to_string())))),
     }
 }
 
@@ -520,8 +696,9 @@ mod tests {
         assert_eq!(got.count(), u64::from(n));
         if accept > 0 {
             let ack = AckRange::new(0, accept - 1, AckType::Accept);
-            let outcome = slot.acknowledge(id, &[ack], 0);
+            let (outcome, written) = slot.acknowledge(id, &[ack], 0);
             assert_eq!(outcome.first_error(), None);
+            assert_eq!(written.expect("in memory"), None, "nothing is written without a store");
         }
         slot
     }
@@ -626,7 +803,7 @@ mod tests {
     fn reset_start_checks_its_input() {
         let f = fixture();
         let settings = earliest(&f);
-        let code = |r: Result<(), ResetStartError>| r.unwrap_err().kafka_code();
+        let code = |r: Result<Option<i64>, ResetStartError>| r.unwrap_err().kafka_code();
         let unknown = ResponseError::UnknownTopicOrPartition.code();
         let invalid = ResponseError::InvalidRequest.code();
         assert_eq!(code(f.shares.reset_start("g", Uuid::new_v4(), 0, 0, &f.topics, &settings)), unknown);
@@ -644,8 +821,8 @@ mod tests {
             f.shares.reset_start("g", f.topic, p, 0, &f.topics, &settings).expect("g");
         }
         f.shares.reset_start("h", f.topic, 0, 0, &f.topics, &settings).expect("h");
-        assert_eq!(f.shares.delete_topic_state("g", f.topic), 2);
-        assert_eq!(f.shares.delete_topic_state("g", f.topic), 0);
+        assert_eq!(f.shares.delete_topic_state("g", f.topic).expect("delete").0, 2);
+        assert_eq!(f.shares.delete_topic_state("g", f.topic).expect("delete").0, 0);
         assert!(f.shares.group_share_partitions("g").is_empty());
         assert_eq!(f.shares.group_share_partitions("h").len(), 1);
     }
@@ -658,7 +835,7 @@ mod tests {
         consume(&f, "g", "m1", 3, 3);
         assert_eq!(f.shares.delete_group("g"), Err(ResponseError::NonEmptyGroup));
         leave(&f, "g", "m1");
-        assert_eq!(f.shares.delete_group("g"), Ok(()));
+        assert_eq!(f.shares.delete_group("g"), Ok(None));
         assert!(f.shares.group_share_partitions("g").is_empty());
         assert!(f.shares.list_groups().is_empty());
     }

@@ -1,6 +1,8 @@
 //! An in-process broker on a free port and a raw Kafka client for integration tests.
 #![allow(dead_code)]
 
+pub mod share;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -413,3 +413,61 @@ async fn the_internal_topic_survives_start_up_and_is_refused_to_clients() {
     assert_recovered(broker.addr, "g", topic, 2).await;
     broker.stop().await;
 }
+
+/// The share state persisted under `dir` (the broker must be stopped).
+fn persisted(dir: &Path) -> shard_coordinator::Recovered {
+    let (store, recovered) =
+        shard_coordinator::ShareStateStore::open(dir, shard_log::LogConfig::default(), shard_coordinator::StoreOptions::default())
+            .expect("open the share state store");
+    store.close().expect("close");
+    recovered
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn altered_offsets_persist_and_deleted_topics_lose_their_share_state() {
+    let broker = TestBroker::start("").await;
+    let mut admin = broker.client().await;
+    let kept = create_topic(&mut admin, "kept", 1).await;
+    let doomed = create_topic(&mut admin, "doomed", 1).await;
+    produce(&mut admin, "kept", 0, one_batch(6)).await;
+    for topic in [kept, doomed] {
+        let (c, _) = open_and_drain(broker.addr, "g", "m", topic, 0).await;
+        drop(c);
+    }
+    let alter = AlterShareGroupOffsetsRequest::default()
+        .with_group_id(GroupId(st("h")))
+        .with_topics(vec![
+            kafka_protocol::messages::alter_share_group_offsets_request::AlterShareGroupOffsetsRequestTopic::default()
+                .with_topic_name(TopicName(st("kept")))
+                .with_partitions(vec![
+                    kafka_protocol::messages::alter_share_group_offsets_request::AlterShareGroupOffsetsRequestPartition::default()
+                        .with_partition_index(0)
+                        .with_start_offset(2),
+                ]),
+        ]);
+    let altered: AlterShareGroupOffsetsResponse = admin.call(ApiKey::AlterShareGroupOffsets, 0, &alter).await;
+    assert_eq!(altered.responses[0].partitions[0].error_code, NONE);
+    let delete = DeleteTopicsRequest::default()
+        .with_timeout_ms(5000)
+        .with_topic_names(vec![TopicName(st("doomed"))]);
+    let deleted: DeleteTopicsResponse = admin.call(ApiKey::DeleteTopics, 5, &delete).await;
+    assert_eq!(deleted.responses[0].error_code, NONE);
+    let dir = broker.stop().await;
+
+    let state = persisted(dir.path());
+    let keys: Vec<(String, Uuid)> = state.partitions.keys().map(|k| (k.group_id.clone(), k.topic_id)).collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.iter().all(|(_, t)| *t == kept), "the deleted topic's state is gone: {keys:?}");
+    let altered_start = state
+        .partitions
+        .iter()
+        .find(|(k, _)| k.group_id == "h")
+        .map(|(_, s)| s.start_offset);
+    assert_eq!(altered_start, Some(2));
+
+    // And the broker serves it: group h starts at offset 2.
+    let broker = TestBroker::start_in(dir, "").await;
+    let (_c, got) = open_and_drain(broker.addr, "h", "m", kept, 300).await;
+    assert_eq!(got, delivered(2, 5, 1));
+    broker.stop().await;
+}

@@ -53,6 +53,13 @@ impl Server {
         })
     }
 
+    /// The broker this server serves (for tests that reach past the wire, e.g. to inject a
+    /// storage failure).
+    #[doc(hidden)]
+    pub fn broker(&self) -> &Arc<Broker> {
+        &self.broker
+    }
+
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         self.listener.local_addr()

@@ -471,3 +471,50 @@ async fn altered_offsets_persist_and_deleted_topics_lose_their_share_state() {
     assert_eq!(got, delivered(2, 5, 1));
     broker.stop().await;
 }
+
+const UNKNOWN_SERVER_ERROR: i16 = -1;
+const KAFKA_STORAGE_ERROR: i16 = 56;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_fsync_of_share_state_is_never_answered_as_done_and_stops_delivery_until_restart() {
+    let broker = TestBroker::start("").await;
+    let mut admin = broker.client().await;
+    let topic = create_topic(&mut admin, "events", 1).await;
+    let mut c = Consumer::opened(broker.addr, "g", "m", topic, &[0], 2).await;
+    produce(&mut admin, "events", 0, one_batch(10)).await;
+    assert_eq!(acquired(&c.fetch(1000, 100).await, 0), delivered(0, 9, 1));
+    assert_eq!(c.acknowledge(0, vec![ack(0, 3, &[ACCEPT])]).await, NONE);
+
+    // The disk fails the next fsync of the share-state log: the acknowledgement waiting for it
+    // is not confirmed, and the poisoned store refuses every later one.
+    broker
+        .broker
+        .shares
+        .store()
+        .expect("share state is persisted")
+        .log()
+        .inject_fsync_failure();
+    assert_eq!(c.acknowledge(0, vec![ack(4, 5, &[ACCEPT])]).await, UNKNOWN_SERVER_ERROR);
+    let resp = c.fetch_acking(0, vec![ack(6, 9, &[ACCEPT])]).await;
+    assert_eq!(fetch_ack_code(&resp, 0), UNKNOWN_SERVER_ERROR, "{resp:?}");
+    // Records whose acknowledgements could not be kept are not handed out; the topic still is.
+    assert_eq!(part(&resp, 0).map(|p| p.error_code), Some(KAFKA_STORAGE_ERROR), "{resp:?}");
+    assert_eq!(produce(&mut admin, "events", 0, one_batch(1)).await, 10);
+    let fresh = c.fetch(100, 100).await;
+    assert_eq!(part(&fresh, 0).map(|p| p.error_code), Some(KAFKA_STORAGE_ERROR), "{fresh:?}");
+    assert!(acquired(&fresh, 0).is_empty());
+    drop(c);
+    let dir = broker.stop().await;
+
+    // After a restart the store is healthy again: what was confirmed stays acknowledged, what was
+    // not confirmed is delivered again (4 and 5 may have reached the disk before the failure).
+    let broker = TestBroker::start_in(dir, "").await;
+    let (_c, got) = open_and_drain(broker.addr, "g", "m2", topic, 300).await;
+    let got = offsets(&got);
+    assert!(got.iter().all(|o| (4..=10).contains(o)), "confirmed 0..=3 came back: {got:?}");
+    assert!(
+        (6..=10).all(|o| got.contains(&o)),
+        "unconfirmed 6..=9 and new 10 must be delivered: {got:?}"
+    );
+    broker.stop().await;
+}

@@ -548,6 +548,12 @@ impl ShareStateStore {
         Ok(self.log.flush_to(end_offset)?)
     }
 
+    /// Whether a failed fsync poisoned the store: it refuses every write from then on, so
+    /// acknowledgements can no longer be persisted.
+    pub fn is_poisoned(&self) -> bool {
+        self.log.is_poisoned()
+    }
+
     /// Forces an fsync of everything written (the page-cache mode's periodic flush).
     pub fn flush(&self) -> Result<(), StoreError> {
         Ok(self.log.flush()?)

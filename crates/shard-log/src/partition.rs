@@ -673,6 +673,12 @@ impl PartitionLog {
         self.durability.rounds()
     }
 
+    /// Whether a failed fsync (or an append that could not be undone) poisoned this log: every
+    /// later write fails with [`LogError::Poisoned`].
+    pub fn is_poisoned(&self) -> bool {
+        self.durability.is_poisoned()
+    }
+
     /// Makes the next fsync fail, as a disk error would (for tests of poisoning).
     #[doc(hidden)]
     pub fn inject_fsync_failure(&self) {

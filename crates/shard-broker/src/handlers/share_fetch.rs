@@ -219,6 +219,11 @@ async fn fetch(
     // `share.auto.offset.reset` decides it once.
     let mut ready = Vec::with_capacity(slots.len());
     for (at, slot) in slots {
+        if slot.store_failed() {
+            // Acknowledgements could not be persisted: deliver nothing, as a failed log dir does.
+            parts.entry(at).or_default().error_code = ResponseError::KafkaStorageError.code();
+            continue;
+        }
         if let Some((store, end)) = slot.pending_init() {
             if let Err(e) = crate::share::manager::wait_durable(store, end).await {
                 tracing::error!(error = %e, "a new share-partition's initial state could not be made durable");

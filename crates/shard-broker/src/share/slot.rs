@@ -116,6 +116,12 @@ impl PartitionSlot {
         self.persist.as_ref().map(|p| (p.store.clone(), self.init_end))
     }
 
+    /// Whether this share-partition's state can no longer be persisted (the store is poisoned):
+    /// records acquired now could never be acknowledged.
+    pub fn store_failed(&self) -> bool {
+        self.persist.as_ref().is_some_and(|p| p.store.is_poisoned())
+    }
+
     /// Records that the initial snapshot is durable.
     pub fn init_made_durable(&self) {
         self.init_durable.store(true, Ordering::Release);

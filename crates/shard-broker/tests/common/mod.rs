@@ -25,6 +25,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 pub struct TestBroker {
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
+    /// The broker itself, to reach past the wire (e.g. inject a storage failure).
+    pub broker: Arc<shard_broker::broker::Broker>,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
@@ -47,12 +49,19 @@ impl TestBroker {
         let config = Arc::new(BrokerConfig::parse(&text).expect("config"));
         let server = Server::bind(config).await.expect("bind");
         let addr = server.local_addr().expect("addr");
+        let broker = server.broker().clone();
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
         let task = tokio::spawn(async move {
             server.run(token).await.expect("server run");
         });
-        TestBroker { addr, dir, shutdown, task }
+        TestBroker {
+            addr,
+            dir,
+            broker,
+            shutdown,
+            task,
+        }
     }
 
     /// Graceful shutdown; returns the data directory for a restart.

@@ -126,7 +126,36 @@ venv_step() {
 }
 
 mvn_step() {
-    (cd "$ROOT/tests/java" && mvn -B -ntp -Dstyle.color=never test "-Dshard.broker.bin=$BROKER_BIN" ${MVN_ARGS:-})
+    local rc=0
+    (cd "$ROOT/tests/java" && mvn -B -ntp -Dstyle.color=never test "-Dshard.broker.bin=$BROKER_BIN" ${MVN_ARGS:-}) || rc=$?
+    keep_java_logs default
+    return $rc
+}
+
+# keep_java_logs NAME: copies the broker logs and Surefire reports of the last Maven run to
+# $LOG_DIR/java-NAME (the next profile's `mvn clean` would delete them).
+keep_java_logs() {
+    local dest="$LOG_DIR/java-$1"
+    mkdir -p "$dest/surefire"
+    cp -r "$ROOT/tests/java/target/broker-logs/." "$dest/" 2>/dev/null || true
+    cp -r "$ROOT/tests/java/target/surefire-reports/." "$dest/surefire/" 2>/dev/null || true
+}
+
+# java_failures NAME: what each failed test of that Maven run said (its Surefire report, cut
+# short) and the end of the broker log of its class, so a red CI log shows why.
+java_failures() {
+    local dir="$LOG_DIR/java-$1" report cls log
+    for report in "$dir"/surefire/*.txt; do
+        [[ -f "$report" ]] && grep -q '<<< \(FAILURE\|ERROR\)' "$report" || continue
+        cls="$(basename "$report" .txt)"
+        echo "---- $1: $cls"
+        grep -A 12 '<<< \(FAILURE\|ERROR\)' "$report" | cut -c1-400 | head -60
+        for log in "$dir/${cls##*.}"-*.log; do
+            [[ -f "$log" ]] || continue
+            echo "---- $1: last lines of $(basename "$log")"
+            sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -v ' DEBUG ' | tail -25 | cut -c1-300
+        done
+    done
 }
 
 # mvn_share_step PROFILE CLIENTS_VERSION: a clean build, since the profiles compile different
@@ -135,13 +164,13 @@ mvn_share_step() {
     local rc=0
     (cd "$ROOT/tests/java" && mvn -B -ntp -Dstyle.color=never clean test "-P$1" "-Dkafka.clients.version=$2" \
         "-Dshard.broker.bin=$BROKER_BIN" ${MVN_ARGS:-}) || rc=$?
-    mkdir -p "$LOG_DIR/java-$1" && cp -r "$ROOT/tests/java/target/broker-logs/." "$LOG_DIR/java-$1/" 2>/dev/null || true
+    keep_java_logs "$1"
     return $rc
 }
 
 export ROOT PYTHON TARGET_DIR BROKER_BIN VENV
 export LOG_DIR
-export -f pytest_step venv_step mvn_step mvn_share_step
+export -f pytest_step venv_step mvn_step mvn_share_step keep_java_logs
 
 echo "run-all: repo $ROOT"
 echo "run-all: $(cargo --version 2>&1) | $(java -version 2>&1 | head -1) | $(mvn -v 2>&1 | head -1 | sed 's/\x1b\[[0-9;]*m//g') | $("$PYTHON" --version 2>&1)"
@@ -198,6 +227,12 @@ echo
 echo "  step logs: $LOG_DIR/step-N.log; broker logs: tests/java/target/broker-logs/, tests/python/.logs/"
 echo "  steps: $PASSED ok, $FAILED failed or skipped"
 echo
+if [[ $FAILED -ne 0 ]]; then
+    for name in default share share-v1; do
+        java_failures "$name"
+    done
+    echo
+fi
 echo "tests: $TOTAL_P passed, $TOTAL_F failed"
 if [[ $FAILED -ne 0 ]]; then
     exit 1

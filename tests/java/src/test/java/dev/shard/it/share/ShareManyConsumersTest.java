@@ -93,10 +93,18 @@ class ShareManyConsumersTest {
                 p.flush();
             }
             log("produced %d records in %d ms", N, ms(t0));
-            boolean all = ShareSupport.waitFor(() -> {
-                workers.forEach(ShareWorker::checkHealthy);
-                return sink.size() >= N;
-            }, Duration.ofSeconds(60));
+            boolean all = false;
+            for (int waited = 0; waited < 60 && !all; waited += 5) {
+                all = ShareSupport.waitFor(() -> {
+                    workers.forEach(ShareWorker::checkHealthy);
+                    return sink.size() >= N;
+                }, Duration.ofSeconds(5));
+                if (!all) {
+                    // A stall shows who is stuck: per-consumer counts so far.
+                    log("still waiting after %d s: %d deliveries; per consumer %s", waited + 5, sink.size(),
+                            workers.stream().map(w -> w.name + "=" + w.records.get()).toList());
+                }
+            }
             log("%d deliveries %d ms after produce start", sink.size(), ms(t0));
             Thread.sleep(500);
             long ts = System.nanoTime();

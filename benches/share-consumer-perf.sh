@@ -28,13 +28,11 @@
 #
 # Extra broker config: SHARE_PERF_KAFKA_PROPS (lines appended to server.properties),
 # SHARE_PERF_SHARD_TOML (lines appended to broker.toml). Jars: benches/kafka-ref/pom.xml, resolved into
-# benches/work/kafka-lib exactly as benches/producer-perf.sh does (shared cache). NOT part of tests/run-all.sh.
+# benches/work/kafka-lib by benches/lib.sh (shared cache with the other benches). NOT part of tests/run-all.sh.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BENCH="$ROOT/benches"
-WORK="$BENCH/work"
-LIB="$WORK/kafka-lib"
+# shellcheck source=benches/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RECORDS=1000000
 RECORD_SIZE=1024
@@ -48,7 +46,7 @@ BUILD=1
 KEEP_DATA=0
 TARGETS="${SHARE_PERF_TARGETS:-kafka shard}"
 
-usage() { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -73,200 +71,21 @@ done
 FILL_LIMIT=$(( 300 + RECORDS / 2000 ))
 CONSUME_LIMIT=$(( 120 + RECORDS / 4000 + IDLE_TIMEOUT_MS / 1000 ))
 
-mkdir -p "$WORK/results" "$WORK/logs"
-STAMP="$(date +%Y%m%d-%H%M%S)"
+bench_init share-consumer-perf
+KAFKA_EXTRA_PROPS="${SHARE_PERF_KAFKA_PROPS:-}"
+SHARD_EXTRA_TOML="${SHARE_PERF_SHARD_TOML:-}"
 RESULTS="$WORK/results/share-consumer-perf-$STAMP.tsv"
 REPORT="$WORK/results/share-consumer-perf-$STAMP.txt"
 : > "$RESULTS"
 VERIFY="$WORK/results/share-consumer-perf-$STAMP.verify.tsv"
 : > "$VERIFY"
 OK_GROUPS=()
-JAVA_LOCALE=(-Duser.language=en -Duser.country=US)
 
-log() { echo "[share-consumer-perf $(date +%H:%M:%S)] $*" >&2; }
+kafka_setup
+require_tool_class ShareConsumerPerformance
 
-# ------------------------------------------------------------------ jars and log4j (as producer-perf.sh)
-resolve_jars() {
-    local stamp="$LIB/.pom.sha" want
-    want="$(sha256sum "$BENCH/kafka-ref/pom.xml" | cut -d' ' -f1)"
-    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then return; fi
-    log "resolving Kafka jars (benches/kafka-ref/pom.xml) into $LIB"
-    rm -rf "$LIB"
-    mvn -B -q -ntp -f "$BENCH/kafka-ref/pom.xml" \
-        org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-        -DoutputDirectory="$LIB" -DincludeScope=runtime
-    echo "$want" > "$stamp"
-}
-resolve_jars
-KAFKA_VERSION="$(ls "$LIB" | sed -n 's/^kafka-clients-\(.*\)\.jar$/\1/p')"
-if ! unzip -l "$LIB/kafka-tools-$KAFKA_VERSION.jar" 'org/apache/kafka/tools/ShareConsumerPerformance.class' >/dev/null 2>&1; then
-    log "ERROR: kafka-tools $KAFKA_VERSION has no org.apache.kafka.tools.ShareConsumerPerformance (needs 4.1+)"
-    exit 1
-fi
-
-[[ -f "$WORK/tools-log4j2.properties" ]] || cat > "$WORK/tools-log4j2.properties" <<'EOF'
-status = error
-appender.err.type = Console
-appender.err.name = STDERR
-appender.err.target = SYSTEM_ERR
-appender.err.layout.type = PatternLayout
-appender.err.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = warn
-rootLogger.appenderRef.err.ref = STDERR
-EOF
-[[ -f "$WORK/broker-log4j2.properties" ]] || cat > "$WORK/broker-log4j2.properties" <<'EOF'
-status = error
-appender.out.type = Console
-appender.out.name = STDOUT
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = info
-rootLogger.appenderRef.out.ref = STDOUT
-logger.kafka.name = kafka
-logger.kafka.level = info
-logger.state.name = state.change.logger
-logger.state.level = warn
-EOF
-
-tool() { # tool SECONDS <MainClass> args...   (bounded)
-    local limit="$1"; shift
-    timeout --foreground --kill-after=10 "$limit" java -Xmx512M -XX:+UseG1GC "${JAVA_LOCALE[@]}" \
-        -Dlog4j2.configurationFile="$WORK/tools-log4j2.properties" -cp "$LIB/*" "$@"
-}
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# ------------------------------------------------------------------------------------------- processes
-BROKER_PID=""
-DATA_DIR=""
-cleanup() {
-    if [[ -n "$BROKER_PID" ]] && kill -0 "$BROKER_PID" 2>/dev/null; then
-        kill -TERM "$BROKER_PID" 2>/dev/null || true
-        for _ in $(seq 1 100); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL "$BROKER_PID" 2>/dev/null || true
-        wait "$BROKER_PID" 2>/dev/null || true
-    fi
-    BROKER_PID=""
-    if [[ -n "$DATA_DIR" && $KEEP_DATA == 0 ]]; then rm -rf "$DATA_DIR"; fi
-    DATA_DIR=""
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A tool that ended on SIGINT/SIGTERM (Ctrl-C reaches it: timeout runs it with --foreground) ends the run.
-interrupted() { if [[ "$1" == 130 || "$1" == 143 ]]; then log "interrupted"; exit 130; fi; }
-
-FAIL_REASON=""
-fail() { FAIL_REASON="$*"; log "ERROR: $*"; return 1; }
-
-wait_ready() { # wait_ready PORT LOGFILE
-    local port="$1" logf="$2" deadline=$(( $(date +%s) + 60 ))
-    until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-        kill -0 "$BROKER_PID" 2>/dev/null || { tail -30 "$logf" >&2; fail "broker exited during start-up (log $logf)"; return 1; }
-        [[ $(date +%s) -lt $deadline ]] || { fail "broker not listening on $port after 60 s (log $logf)"; return 1; }
-        sleep 0.1
-    done
-    until tool 30 org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$port" --list >/dev/null 2>&1; do
-        kill -0 "$BROKER_PID" 2>/dev/null || { tail -30 "$logf" >&2; fail "broker exited (log $logf)"; return 1; }
-        [[ $(date +%s) -lt $deadline ]] || { fail "broker on $port not answering Metadata after 60 s (log $logf)"; return 1; }
-        sleep 0.5
-    done
-}
-
-start_kafka() { # sets BROKER_PID, PORT, DATA_DIR
-    PORT="$(free_port)"
-    local cport; cport="$(free_port)"
-    DATA_DIR="$(mktemp -d "$WORK/share-perf-kafka.XXXXXX")"
-    mkdir -p "$DATA_DIR/logs"
-    cat > "$DATA_DIR/server.properties" <<EOF
-process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$cport
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=$DATA_DIR/logs
-num.partitions=1
-offsets.topic.replication.factor=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-${SHARE_PERF_KAFKA_PROPS:-}
-EOF
-    # Kafka 4.2+: a freshly formatted node has share.version=1 (share groups on) by default.
-    local cid="-"
-    while [[ "$cid" == -* ]]; do cid="$(tool 60 kafka.tools.StorageTool random-uuid)"; done
-    tool 120 kafka.tools.StorageTool format --standalone -t "$cid" -c "$DATA_DIR/server.properties" >&2 \
-        || { fail "kafka storage format failed"; return 1; }
-    local logf="$WORK/logs/share-perf-kafka-$STAMP.log"
-    java -Xms1G -Xmx1G -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-        -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 "${JAVA_LOCALE[@]}" \
-        -Dkafka.logs.dir="$WORK/logs" -Dlog4j2.configurationFile="$WORK/broker-log4j2.properties" \
-        -cp "$LIB/*" kafka.Kafka "$DATA_DIR/server.properties" > "$logf" 2>&1 &
-    BROKER_PID=$!
-    wait_ready "$PORT" "$logf"
-}
-
-start_shard() { # start_shard MODE
-    local mode="$1"
-    if [[ ! -x "$SHARD_BIN" ]]; then fail "Shard binary not found: $SHARD_BIN"; return 1; fi
-    PORT="$(free_port)"
-    DATA_DIR="$(mktemp -d "$WORK/share-perf-shard.XXXXXX")"
-    mkdir -p "$DATA_DIR/logs"
-    cat > "$DATA_DIR/broker.toml" <<EOF
-listeners = "127.0.0.1:$PORT"
-node.id = 1
-log.dir = "$DATA_DIR/logs"
-log.flush.mode = "$mode"
-num.partitions = 1
-${SHARE_PERF_SHARD_TOML:-}
-EOF
-    local logf="$WORK/logs/share-perf-shard-$mode-$STAMP.log"
-    "$SHARD_BIN" --config "$DATA_DIR/broker.toml" > "$logf" 2>&1 &
-    BROKER_PID=$!
-    wait_ready "$PORT" "$logf"
-}
-
-check_share_apis() { # ApiVersions must list the share APIs the tool needs
-    local out="$WORK/logs/share-perf-apiversions-$1-$STAMP.out" missing=()
-    tool 60 org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server "127.0.0.1:$PORT" > "$out" 2>&1 \
-        || { fail "BrokerApiVersionsCommand failed (see $out)"; return 1; }
-    for api in ShareGroupHeartbeat ShareFetch ShareAcknowledge; do
-        grep -Eq "^[[:space:]]*$api\([0-9]+\): [0-9]+ to [0-9]+|^[[:space:]]*$api\([0-9]+\): [0-9]+ \[" "$out" \
-            || missing+=("$api")
-    done
-    if [[ ${#missing[@]} -gt 0 ]]; then
-        fail "broker does not serve the share-group APIs (${missing[*]}: $(grep -E "${missing[0]}" "$out" | sed 's/^[[:space:]]*//' | head -1 || true)); see $out"
-        return 1
-    fi
-}
-
-fill_topic() { # fill_topic NAME
-    local name="$1" out="$WORK/logs/share-perf-fill-$1-$STAMP.out"
-    tool 60 org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$PORT" --create --topic perf \
-        --partitions "$PARTITIONS" --replication-factor 1 >&2 || { fail "create topic failed"; return 1; }
-    log "$name: filling topic perf with ProducerPerformance, $RECORDS x $RECORD_SIZE B, acks=all (limit ${FILL_LIMIT}s)"
-    local rc=0
-    timeout --foreground --kill-after=10 "$FILL_LIMIT" java -Xmx512M -XX:+UseG1GC "${JAVA_LOCALE[@]}" \
-        -Dlog4j2.configurationFile="$WORK/tools-log4j2.properties" -cp "$LIB/*" \
-        org.apache.kafka.tools.ProducerPerformance --topic perf --num-records "$RECORDS" \
-        --record-size "$RECORD_SIZE" --throughput -1 --bootstrap-server "127.0.0.1:$PORT" \
-        --command-property acks=all > "$out" 2>&1 || rc=$?
-    interrupted "$rc"
-    local row
-    if ! row="$(python3 "$BENCH/perf_parse.py" "$name" "$out")"; then
-        tail -5 "$out" >&2
-        fail "fill did not complete (exit $rc, see $out)"; return 1
-    fi
-    local sent; sent="$(cut -f2 <<<"$row")"
-    [[ "$sent" == "$RECORDS" ]] || { fail "fill sent $sent of $RECORDS records"; return 1; }
-    log "$name: filled, $(cut -f3 <<<"$row") records/s"
-    FILL_RPS="$(cut -f3 <<<"$row")"
+fill() { # fill NAME
+    fill_topic "$1" perf "$RECORDS" "$RECORD_SIZE" "$PARTITIONS" "$FILL_LIMIT"
 }
 
 parse_summary() { # parse_summary FILE -> "rec/s<TAB>MB/s<TAB>records<TAB>ms<TAB>MB<TAB>steady rec/s", empty if no summary
@@ -332,7 +151,8 @@ run_share_perf() { # run_share_perf NAME THREADS -> appends a TSV row
     local row
     row="$(parse_summary "$out")"
     if [[ -z "$row" ]]; then
-        local why="no summary line (exit $rc$([[ $rc == 124 ]] && echo ", timed out after ${CONSUME_LIMIT}s"))"
+        local why="no summary line (exit $rc)"
+        [[ $rc != 124 ]] || why="no summary line (exit $rc, timed out after ${CONSUME_LIMIT}s)"
         tail -5 "$out.err" >&2 || true
         printf '%s\t%s\tFAILED\t%s; see %s.err\n' "$name" "$threads" "$why" "$out" >> "$RESULTS"
         log "$name t=$threads: ERROR: $why"
@@ -396,7 +216,7 @@ run_target() { # run_target NAME START_CMD...
     local name="$1"; shift
     FAIL_REASON=""
     log "=== $name"
-    if "$@" && check_share_apis "$name" && fill_topic "$name"; then
+    if "$@" && check_share_apis "$name" && fill "$name"; then
         local t ok=0
         OK_GROUPS=()
         for t in $THREADS; do run_share_perf "$name" "$t" || ok=1; done
@@ -416,11 +236,7 @@ for target in $TARGETS; do
         kafka)
             run_target kafka start_kafka || STATUS=1 ;;
         shard)
-            SHARD_BIN="${SHARD_BROKER_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/shard-broker}"
-            if [[ $BUILD == 1 && -z "${SHARD_BROKER_BIN:-}" ]]; then
-                log "cargo build --release -p shard-broker"
-                (cd "$ROOT" && cargo build --release -p shard-broker) >&2 || log "build failed (using the existing binary, if any)"
-            fi
+            prepare_shard "$BUILD"
             for mode in $MODES; do run_target "shard-$mode" start_shard "$mode" || STATUS=1; done ;;
     esac
 done

@@ -17,7 +17,8 @@
 #                                     + $KAFKA_EXTRA_PROPS lines in server.properties
 #   prepare_shard BUILD               set SHARD_BIN ($SHARD_BROKER_BIN or target/release/shard-broker);
 #                                     cargo build --release -p shard-broker first if BUILD=1
-#   start_shard MODE [DIR]            $SHARD_BIN with log.flush.mode=MODE, + $SHARD_EXTRA_TOML lines
+#   start_shard MODE [DIR]            $SHARD_BIN with log.flush.mode=MODE, + $SHARD_EXTRA_TOML lines,
+#                                     environment + ${SHARD_ENV[@]} (VAR=value words, e.g. LD_PRELOAD)
 #   cleanup                           stop the broker (TERM, then KILL after 20 s), remove DATA_DIR
 #                                     unless KEEP_DATA=1
 #   check_share_apis NAME             ApiVersions must list ShareGroupHeartbeat/ShareFetch/ShareAcknowledge
@@ -45,6 +46,7 @@ FILL_RPS=""
 SHARD_BIN=""
 KAFKA_EXTRA_PROPS="${KAFKA_EXTRA_PROPS:-}"
 SHARD_EXTRA_TOML="${SHARD_EXTRA_TOML:-}"
+SHARD_ENV=()
 
 log() { echo "[$BENCH_NAME $(date +%H:%M:%S)] $*" >&2; }
 
@@ -228,7 +230,7 @@ num.partitions = 1
 $SHARD_EXTRA_TOML
 EOF
     local logf="$WORK/logs/$BENCH_NAME-shard-$mode-$STAMP.log"
-    "$SHARD_BIN" --config "$DATA_DIR/broker.toml" > "$logf" 2>&1 &
+    env ${SHARD_ENV[@]+"${SHARD_ENV[@]}"} "$SHARD_BIN" --config "$DATA_DIR/broker.toml" > "$logf" 2>&1 &
     BROKER_PID=$!
     wait_ready "$PORT" "$logf"
 }

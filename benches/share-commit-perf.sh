@@ -6,7 +6,7 @@
 #
 #   benches/share-commit-perf.sh [--records N] [--record-size B] [--partitions P] [--consumers C]
 #                                [--targets "kafka fsync page_cache"] [--client-property k=v]...
-#                                [--timeout S] [--no-build] [--keep-data]
+#                                [--fsync-delay-us US] [--timeout S] [--no-build] [--keep-data]
 #   SHARE_COMMIT_TARGETS="kafka fsync page_cache" (default; same as --targets)
 #
 # For each target, one after the other, on a fresh temporary data dir under benches/work/:
@@ -27,6 +27,9 @@
 # Measured: records/s = N / (first record delivered -> last record acknowledged); the group join is
 # reported apart (join s). Also MB/s, duplicates (deliveries of an offset already delivered),
 # commitSync count and latency p50/p99/max.
+# --fsync-delay-us US: the Shard brokers run with an LD_PRELOAD shim (benches/fsync-delay.c, built with cc
+# into benches/work) that sleeps US microseconds before every fsync/fdatasync, to emulate a disk whose
+# fsync is slower than this VM's (about 0.13 ms here); the Kafka target is not affected.
 # Prints the table, the bar (durable/page_cache >= 0.5: MET / NOT MET) and the Shard/Kafka ratios; the
 # report goes to benches/work/results/share-commit-perf-<stamp>.txt.
 #
@@ -51,10 +54,11 @@ CONSUMERS=8
 TARGETS="${SHARE_COMMIT_TARGETS:-kafka fsync page_cache}"
 CLIENT_PROPS=()
 TIMEOUT_S=""
+FSYNC_DELAY_US=0
 BUILD=1
 KEEP_DATA=0
 
-usage() { sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -65,6 +69,7 @@ while [[ $# -gt 0 ]]; do
         --targets) TARGETS="$2"; shift 2 ;;
         --client-property) CLIENT_PROPS+=("$2"); shift 2 ;;
         --timeout) TIMEOUT_S="$2"; shift 2 ;;
+        --fsync-delay-us) FSYNC_DELAY_US="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --keep-data) KEEP_DATA=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -78,6 +83,7 @@ done
 for n in "$RECORDS" "$RECORD_SIZE" "$PARTITIONS" "$CONSUMERS" ${TIMEOUT_S:+"$TIMEOUT_S"}; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "not a positive number: $n" >&2; exit 2; }
 done
+[[ "$FSYNC_DELAY_US" =~ ^[0-9]+$ ]] || { echo "--fsync-delay-us: not a number: $FSYNC_DELAY_US" >&2; exit 2; }
 
 # time bounds (seconds): fill at >= ~2,000 records/s, consumption at >= ~2,000 records/s
 FILL_LIMIT=$(( 300 + RECORDS / 2000 ))
@@ -107,6 +113,16 @@ compile_perf() {
 }
 compile_perf
 
+if [[ "$FSYNC_DELAY_US" != 0 ]]; then
+    SHIM="$WORK/fsync-delay.so"
+    if [[ ! -f "$SHIM" || "$BENCH/fsync-delay.c" -nt "$SHIM" ]]; then
+        log "cc $BENCH/fsync-delay.c -> $SHIM"
+        timeout 120 cc -shared -fPIC -O2 -o "$SHIM" "$BENCH/fsync-delay.c" -ldl >&2
+    fi
+    SHARD_ENV=("LD_PRELOAD=$SHIM" "SHARD_FSYNC_DELAY_US=$FSYNC_DELAY_US")
+    log "Shard targets: every fsync/fdatasync delayed by $FSYNC_DELAY_US us (LD_PRELOAD $SHIM)"
+fi
+
 run_commit_perf() { # run_commit_perf NAME -> appends a TSV row
     local name="$1"
     local group="share-commit-$name-$STAMP"
@@ -114,6 +130,7 @@ run_commit_perf() { # run_commit_perf NAME -> appends a TSV row
     log "$name: ShareCommitPerf, $CONSUMERS consumers, commitSync per poll, $RECORDS records (group $group, limit ${TIMEOUT_S}s)"
     local rc=0
     timeout --foreground --kill-after=10 "$CONSUME_LIMIT" java -Xmx1G -XX:+UseG1GC "${JAVA_LOCALE[@]}" \
+        -Xlog:gc:file="$out.gc":uptime \
         -Dlog4j2.configurationFile="$WORK/tools-log4j2.properties" -cp "$CLASSES:$LIB/*" \
         ShareCommitPerf "127.0.0.1:$PORT" perf "$group" "$CONSUMERS" "$RECORDS" "$TIMEOUT_S" \
         ${CLIENT_PROPS[@]+"${CLIENT_PROPS[@]}"} > "$out" 2> "$out.err" || rc=$?
@@ -169,7 +186,7 @@ for target in $TARGETS; do
     esac
 done
 
-python3 - "$RESULTS" "records=$RECORDS record_size=$RECORD_SIZE partitions=$PARTITIONS consumers=$CONSUMERS kafka=$KAFKA_VERSION cpus=$(nproc)${CLIENT_PROPS[*]+ client: ${CLIENT_PROPS[*]}}" <<'PY' | tee "$REPORT"
+python3 - "$RESULTS" "records=$RECORDS record_size=$RECORD_SIZE partitions=$PARTITIONS consumers=$CONSUMERS kafka=$KAFKA_VERSION cpus=$(nproc) shard_fsync_delay_us=$FSYNC_DELAY_US${CLIENT_PROPS[*]+ client: ${CLIENT_PROPS[*]}}" <<'PY' | tee "$REPORT"
 import sys
 path, desc = sys.argv[1], sys.argv[2]
 rows, order = {}, []

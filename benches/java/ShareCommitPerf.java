@@ -18,7 +18,8 @@
  *    as a duplicate) and offsets acknowledged (set when the commitSync that covered the poll returned
  *    without an error for that partition). The run ends when every offset of the topic is acknowledged;
  *    "seconds" is from the first record delivered to that moment (the group join is reported apart).
- * 4. Prints progress to stderr every 5 s and, on stdout, one line:
+ * 4. Prints progress to stderr every 5 s (and the first 20 commitSync calls that took 200 ms or more)
+ *    and, on stdout, one line:
  *    RESULT status=OK records=N seconds=S records_per_s=R mb_per_s=M duplicates=D redelivered=X
  *           commits=C commit_errors=E commit_p50_ms=.. commit_p99_ms=.. commit_max_ms=.. polls=P
  *           empty_polls=Q records_per_commit=A join_s=J consumers=K
@@ -115,6 +116,8 @@ public final class ShareCommitPerf {
     static final AtomicReference<String> firstCommitError = new AtomicReference<>();
     static final CountDownLatch finished = new CountDownLatch(1);
     static volatile boolean stop;
+    static final long SLOW_COMMIT_NS = TimeUnit.MILLISECONDS.toNanos(200);
+    static final AtomicLong slowReported = new AtomicLong();
 
     public static void main(String[] args) throws Exception {
         if (args.length < 6) {
@@ -334,8 +337,14 @@ public final class ShareCommitPerf {
                     firstCommitError.compareAndSet(null, "commitSync threw " + e);
                     continue;
                 }
-                lat.add(System.nanoTime() - c0);
+                long took = System.nanoTime() - c0;
+                lat.add(took);
                 commits.incrementAndGet();
+                if (took >= SLOW_COMMIT_NS && slowReported.incrementAndGet() <= 20) {
+                    System.err.printf(Locale.ROOT, "[ShareCommitPerf] slow commitSync: %.1f ms (consumer %d, %d records,"
+                            + " ended %.3f s after the first record)%n", took / 1e6, id, n,
+                            (System.nanoTime() - firstNs.get()) / 1e9);
+                }
                 for (Map.Entry<Integer, Longs> e : byPartition.entrySet()) {
                     Optional<KafkaException> err = errorFor(result, e.getKey());
                     if (err.isPresent()) {

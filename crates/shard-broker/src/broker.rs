@@ -58,6 +58,9 @@ pub struct Broker {
     pub shares: ShareManager,
     /// Persisted share-group state and group configs (`<log.dir>/__share_group_state-0`).
     pub share_store: Arc<ShareStateStore>,
+    /// Topic id Metadata gives `__share_group_state` (derived from the cluster id: stable
+    /// across restarts).
+    pub share_state_topic_id: uuid::Uuid,
 }
 
 impl Broker {
@@ -86,6 +89,7 @@ impl Broker {
         let shares = ShareManager::with_store(config.clone(), store.clone());
         shares.restore(recovered.partitions, &group_configs, &topics, crate::clock::now_ms());
         Ok(Self {
+            share_state_topic_id: internal_topic_id(&cluster_id, shard_coordinator::STATE_TOPIC),
             group_configs,
             shares,
             share_store: store,
@@ -102,6 +106,18 @@ impl Broker {
     pub fn node_id(&self) -> i32 {
         self.config.node_id
     }
+}
+
+/// A topic id for an internal topic, the same for every start of this cluster: four CRC-32C
+/// words of the cluster id and the name, shaped as a version-4 UUID.
+fn internal_topic_id(cluster_id: &str, name: &str) -> uuid::Uuid {
+    let mut bytes = [0u8; 16];
+    for (i, word) in bytes.chunks_exact_mut(4).enumerate() {
+        let seed = crc32c::crc32c(&[u8::try_from(i).unwrap_or(0)]);
+        let crc = crc32c::crc32c_append(crc32c::crc32c_append(seed, cluster_id.as_bytes()), name.as_bytes());
+        word.copy_from_slice(&crc.to_be_bytes());
+    }
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 fn load_or_create_cluster_id(dir: &Path) -> std::io::Result<String> {

@@ -120,8 +120,8 @@ pub struct TopicRegistry {
 }
 
 /// Whether `name` is one of Shard's internal topics (today only `__share_group_state`, whose
-/// log the share coordinator owns): hidden from Metadata, never created, produced to or deleted
-/// by clients.
+/// log the share coordinator owns): listed in Metadata flagged internal, never created, produced
+/// to or deleted by clients.
 pub fn is_internal(name: &str) -> bool {
     name == shard_coordinator::STATE_TOPIC
 }

@@ -2,7 +2,8 @@
 //! records, the share-partition start offset and group configs are persisted in
 //! `__share_group_state` (docs/share-coordinator.md) and recovered at start-up, after a graceful
 //! shutdown or a `kill -9` of the broker process. Deleting a group removes its state, and the
-//! internal topic is neither removed at start-up nor served to clients.
+//! internal topic is not removed at start-up, is listed flagged internal and is refused to
+//! clients' produce, create and delete.
 //!
 //! Graceful restarts run the broker in-process (`TestBroker::stop` / `start_in`); crashes run the
 //! `shard-broker` binary as a child process and SIGKILL it.
@@ -356,7 +357,7 @@ async fn delete_groups_removes_persisted_state_so_a_recreated_group_starts_fresh
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_internal_topic_survives_start_up_and_is_refused_to_clients() {
+async fn the_internal_topic_survives_start_up_is_listed_as_internal_and_is_refused_to_clients() {
     let broker = TestBroker::start("").await;
     let mut admin = broker.client().await;
     let topic = create_topic(&mut admin, "events", 1).await;
@@ -395,22 +396,43 @@ async fn the_internal_topic_survives_start_up_and_is_refused_to_clients() {
     let deleted: DeleteTopicsResponse = c.call(ApiKey::DeleteTopics, 5, &delete).await;
     assert_eq!(deleted.responses[0].error_code, INVALID_REQUEST);
 
+    // Listed flagged internal (Admin.listTopics() drops it unless listInternal is set), with
+    // one partition and an id that is stable across restarts.
     let all: MetadataResponse = c.call(ApiKey::Metadata, 12, &MetadataRequest::default().with_topics(None)).await;
-    let names: Vec<String> = all.topics.iter().filter_map(|t| t.name.as_ref().map(|n| n.to_string())).collect();
-    assert_eq!(names, vec!["events".to_string()], "the internal topic is not listed");
+    let listed: Vec<(String, bool, usize)> = all
+        .topics
+        .iter()
+        .map(|t| {
+            (
+                t.name.as_ref().map(|n| n.to_string()).unwrap_or_default(),
+                t.is_internal,
+                t.partitions.len(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, vec![("events".to_string(), false, 1), (STATE_TOPIC.to_string(), true, 1)]);
+    let state_id = all.topics[1].topic_id;
+    assert!(!state_id.is_nil());
     let by_name = MetadataRequest::default()
         .with_topics(Some(vec![
             kafka_protocol::messages::metadata_request::MetadataRequestTopic::default().with_name(Some(TopicName(st(STATE_TOPIC)))),
         ]))
         .with_allow_auto_topic_creation(true);
     let asked: MetadataResponse = c.call(ApiKey::Metadata, 12, &by_name).await;
-    assert_eq!(
-        asked.topics[0].error_code, UNKNOWN_TOPIC_OR_PARTITION,
-        "not served, not auto-created"
-    );
+    assert_eq!(asked.topics[0].error_code, NONE);
+    assert!(asked.topics[0].is_internal);
+    assert_eq!(asked.topics[0].topic_id, state_id);
 
-    // The state is intact after all that.
+    // The state is intact after all that, and the internal topic keeps its id.
     assert_recovered(broker.addr, "g", topic, 2).await;
+    let dir = broker.stop().await;
+    let broker = TestBroker::start_in(dir, "").await;
+    let mut c = broker.client().await;
+    let again: MetadataResponse = c.call(ApiKey::Metadata, 12, &by_name).await;
+    assert_eq!(
+        again.topics[0].topic_id, state_id,
+        "the internal topic's id is stable across restarts"
+    );
     broker.stop().await;
 }
 

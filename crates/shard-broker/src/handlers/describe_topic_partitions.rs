@@ -14,7 +14,9 @@ pub fn handle(ctx: &Ctx, req: DescribeTopicPartitionsRequest) -> DescribeTopicPa
     let b = &ctx.broker;
     let node = BrokerId(b.node_id());
     let mut names: Vec<String> = if req.topics.is_empty() {
-        b.topics.list().iter().map(|t| t.name.clone()).collect()
+        let mut all: Vec<String> = b.topics.list().iter().map(|t| t.name.clone()).collect();
+        all.push(shard_coordinator::STATE_TOPIC.to_string());
+        all
     } else {
         req.topics.iter().map(|t| t.name.to_string()).collect()
     };
@@ -29,7 +31,13 @@ pub fn handle(ctx: &Ctx, req: DescribeTopicPartitionsRequest) -> DescribeTopicPa
     let mut next_cursor = None;
     for name in names.into_iter().filter(|n| *n >= start_topic) {
         let tname = TopicName(s(name.clone()));
-        let Some(topic) = b.topics.get(&tname) else {
+        // The share coordinator's log: one partition, internal.
+        let described = if crate::topics::is_internal(&name) {
+            Some((b.share_state_topic_id, 1, true))
+        } else {
+            b.topics.get(&tname).map(|t| (t.id, t.partition_count(), false))
+        };
+        let Some((topic_id, count, internal)) = described else {
             topics.push(
                 DescribeTopicPartitionsResponseTopic::default()
                     .with_name(Some(tname))
@@ -43,7 +51,6 @@ pub fn handle(ctx: &Ctx, req: DescribeTopicPartitionsRequest) -> DescribeTopicPa
             break;
         }
         let first = if name == start_topic { start_partition } else { 0 };
-        let count = topic.partition_count();
         let mut partitions = Vec::new();
         let mut p = first;
         while p < count && budget > 0 {
@@ -63,7 +70,8 @@ pub fn handle(ctx: &Ctx, req: DescribeTopicPartitionsRequest) -> DescribeTopicPa
         topics.push(
             DescribeTopicPartitionsResponseTopic::default()
                 .with_name(Some(tname.clone()))
-                .with_topic_id(topic.id)
+                .with_topic_id(topic_id)
+                .with_is_internal(internal)
                 .with_partitions(partitions)
                 .with_topic_authorized_operations(i32::MIN),
         );

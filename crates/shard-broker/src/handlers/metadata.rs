@@ -27,7 +27,11 @@ pub fn handle(ctx: &Ctx, req: MetadataRequest) -> MetadataResponse {
     // v0 used an empty list for "all topics"; v1+ uses null.
     let all = req.topics.is_none() || (ctx.version == 0 && req.topics.as_ref().is_some_and(|t| t.is_empty()));
     let topics = if all {
-        b.topics.list().iter().map(|t| topic_entry(ctx, t)).collect()
+        // Internal topics are listed, flagged: Admin.listTopics() leaves them out unless
+        // listInternal is set, as with Kafka.
+        let mut topics: Vec<_> = b.topics.list().iter().map(|t| topic_entry(ctx, t)).collect();
+        topics.push(share_state_entry(ctx));
+        topics
     } else {
         let auto_create = b.config.auto_create_topics_enable && (ctx.version < 4 || req.allow_auto_topic_creation);
         req.topics
@@ -49,9 +53,9 @@ pub fn handle(ctx: &Ctx, req: MetadataRequest) -> MetadataResponse {
 }
 
 fn lookup_by_name(ctx: &Ctx, name: &TopicName, auto_create: bool) -> MetadataResponseTopic {
-    // Internal topics are not served to clients: unknown, and never auto-created.
+    // Internal topics are described, never auto-created.
     let lookup = if crate::topics::is_internal(name) {
-        Err(TopicError::Unknown)
+        return share_state_entry(ctx);
     } else {
         tokio::task::block_in_place(|| ctx.broker.topics.get_or_create(name, auto_create))
     };
@@ -69,6 +73,9 @@ fn lookup_by_name(ctx: &Ctx, name: &TopicName, auto_create: bool) -> MetadataRes
 }
 
 fn lookup_by_id(ctx: &Ctx, id: Uuid) -> MetadataResponseTopic {
+    if id == ctx.broker.share_state_topic_id {
+        return share_state_entry(ctx);
+    }
     match ctx.broker.topics.get_by_id(&id) {
         Some(topic) => topic_entry(ctx, &topic),
         None => MetadataResponseTopic::default()
@@ -79,8 +86,18 @@ fn lookup_by_id(ctx: &Ctx, id: Uuid) -> MetadataResponseTopic {
 }
 
 fn topic_entry(ctx: &Ctx, topic: &Arc<Topic>) -> MetadataResponseTopic {
+    entry(ctx, &topic.name, topic.id, topic.partition_count())
+}
+
+/// `__share_group_state`: one partition on this broker, flagged internal. Clients cannot
+/// produce to it or delete it; its log belongs to the share coordinator.
+fn share_state_entry(ctx: &Ctx) -> MetadataResponseTopic {
+    entry(ctx, shard_coordinator::STATE_TOPIC, ctx.broker.share_state_topic_id, 1).with_is_internal(true)
+}
+
+fn entry(ctx: &Ctx, name: &str, id: Uuid, partition_count: i32) -> MetadataResponseTopic {
     let node = BrokerId(ctx.broker.node_id());
-    let partitions = (0..topic.partition_count())
+    let partitions = (0..partition_count)
         .map(|p| {
             MetadataResponsePartition::default()
                 .with_partition_index(p)
@@ -91,8 +108,8 @@ fn topic_entry(ctx: &Ctx, topic: &Arc<Topic>) -> MetadataResponseTopic {
         })
         .collect();
     MetadataResponseTopic::default()
-        .with_name(Some(TopicName(s(topic.name.clone()))))
-        .with_topic_id(topic.id)
+        .with_name(Some(TopicName(s(name.to_string()))))
+        .with_topic_id(id)
         .with_partitions(partitions)
         .with_topic_authorized_operations(OPS_NOT_REQUESTED)
 }

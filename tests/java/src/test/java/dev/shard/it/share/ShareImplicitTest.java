@@ -3,6 +3,7 @@ package dev.shard.it.share;
 import static dev.shard.it.share.ShareSupport.log;
 import static dev.shard.it.share.ShareSupport.ms;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -14,6 +15,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
@@ -127,6 +130,16 @@ class ShareImplicitTest {
             for (ShareWorker w : workers) {
                 assertTrue(perConsumer.getOrDefault(w.name, 0) > 0, "consumer " + w.name + " got no records: " + perConsumer);
             }
+            // Share state lives in the internal topic __share_group_state: listed only when internal
+            // topics are asked for, described as internal.
+            String stateTopic = "__share_group_state";
+            assertFalse(admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(stateTopic),
+                    "listTopics() must leave out internal topics");
+            assertTrue(admin.listTopics(new ListTopicsOptions().listInternal(true)).names().get(30, TimeUnit.SECONDS)
+                    .contains(stateTopic), "listTopics(listInternal) must list " + stateTopic);
+            TopicDescription d = admin.describeTopics(List.of(stateTopic)).topicNameValues().get(stateTopic)
+                    .get(30, TimeUnit.SECONDS);
+            assertTrue(d.isInternal(), stateTopic + " must be described as internal: " + d);
         } finally {
             workers.forEach(ShareWorker::close);
         }

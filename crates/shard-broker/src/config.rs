@@ -1,13 +1,16 @@
 //! Broker configuration: `broker.toml` with Kafka's key names as TOML dotted keys.
 //!
 //! The file is flattened to `a.b.c` names first, so `log.retention.ms = 1` and
-//! `[log] retention.ms = 1` mean the same thing; every name must be known.
+//! `[log] retention.ms = 1` mean the same thing; every name must be known. Environment
+//! variables (`SHARD_` + the key upper-cased, `.` and `-` as `_`; see [`env`]) override the file.
+
+pub mod env;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shard_log::{FlushMode, LogConfig};
 
 /// Why the configuration was refused.
@@ -35,10 +38,28 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+    /// An environment variable's value does not have its key's type.
+    #[error("invalid value for `{key}` from environment variable {var}: {reason}")]
+    EnvValue {
+        /// The key.
+        key: String,
+        /// The variable that set it.
+        var: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The configuration is refused because of values set by environment variables.
+    #[error("{source} (from the environment: {vars})")]
+    FromEnv {
+        /// The variables involved, comma-separated.
+        vars: String,
+        /// The error, as for a file.
+        source: Box<ConfigError>,
+    },
 }
 
 /// Durability policy as written in the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlushPolicy {
     /// Acknowledge after fsync (group commit).
@@ -48,7 +69,10 @@ pub enum FlushPolicy {
 }
 
 /// The broker's settings. Field docs are in `config/broker.toml`.
-#[derive(Debug, Clone, Deserialize)]
+///
+/// The serde names are the keys; serializing the defaults gives every key with its type (see
+/// [`env`]).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[allow(missing_docs)]
 pub struct BrokerConfig {
@@ -126,7 +150,8 @@ pub struct BrokerConfig {
     pub share_coordinator_state_topic_prune_interval_ms: i32,
     #[serde(rename = "share.coordinator.cold.partition.snapshot.interval.ms")]
     pub share_coordinator_cold_partition_snapshot_interval_ms: i32,
-    /// Keys present in the file (to tell static settings from defaults in DescribeConfigs).
+    /// Keys present in the file or set by environment variables (to tell static settings from
+    /// defaults in DescribeConfigs).
     #[serde(skip)]
     pub explicit_keys: Vec<String>,
 }
@@ -187,12 +212,51 @@ impl BrokerConfig {
         Self::parse(&text)
     }
 
+    /// Reads and validates the effective configuration: the defaults, overridden by the file
+    /// at `path` if given, overridden by the `SHARD_*` variables among `env` (see [`env`]).
+    /// Logs which keys came from the environment (names only) and warns about `SHARD_*`
+    /// variables that name no key.
+    pub fn load_with_env(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let text = match path {
+            Some(path) => std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        let (config, settings) = Self::parse_with_env(&text, env)?;
+        if !settings.unknown.is_empty() {
+            tracing::warn!(
+                "environment variables {} ignored: no such setting (see config/broker.toml)",
+                settings.unknown.join(", ")
+            );
+        }
+        if !settings.applied.is_empty() {
+            let keys: Vec<String> = settings.applied.iter().map(|(var, key)| format!("{key} ({var})")).collect();
+            tracing::info!("settings from the environment: {}", keys.join(", "));
+        }
+        Ok(config)
+    }
+
     /// Parses and validates config text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        Self::from_flat(Self::flat(text)?)
+    }
+
+    /// Parses config text overridden by the `SHARD_*` variables among `env`, and validates the
+    /// result; also returns what the environment contributed. Does not log.
+    pub fn parse_with_env(text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<(Self, env::EnvSettings), ConfigError> {
+        let mut flat = Self::flat(text)?;
+        let settings = env::overlay(&mut flat, env)?;
+        let config = Self::from_flat(flat).map_err(|e| blame_env(e, &settings))?;
+        Ok((config, settings))
+    }
+
+    fn flat(text: &str) -> Result<BTreeMap<String, toml::Value>, ConfigError> {
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax(e.to_string()))?;
         let mut flat = BTreeMap::new();
         flatten("", toml::Value::Table(table), &mut flat);
-        Self::from_flat(flat)
+        Ok(flat)
     }
 
     /// Builds a config from `dotted.key -> value` pairs (the file, flattened).
@@ -540,6 +604,24 @@ impl BrokerConfig {
                 self.share_coordinator_cold_partition_snapshot_interval_ms.to_string(),
             ),
         ]
+    }
+}
+
+/// Names the environment variables behind a range error: those that set its key or a key its
+/// reason mentions (a min/max bound).
+fn blame_env(error: ConfigError, settings: &env::EnvSettings) -> ConfigError {
+    let ConfigError::Value { key, reason } = &error else {
+        return error;
+    };
+    let mentioned = std::iter::once(*key).chain(reason.split_whitespace().map(|w| w.trim_matches(|c: char| "()`,".contains(c))));
+    let mut vars: Vec<&str> = mentioned.filter_map(|k| settings.var_for(k)).collect();
+    vars.dedup();
+    if vars.is_empty() {
+        return error;
+    }
+    ConfigError::FromEnv {
+        vars: vars.join(", "),
+        source: Box::new(error),
     }
 }
 

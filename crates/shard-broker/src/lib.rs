@@ -6,6 +6,7 @@ pub mod config;
 pub mod connection;
 pub mod durable_file;
 pub mod handlers;
+pub mod health;
 pub mod producer_ids;
 pub mod server;
 pub mod share;

@@ -24,7 +24,9 @@
 #   SHARD_IMAGE_MAX_MB=30            fail when the image is larger
 #   SHARD_PODMAN_STORAGE_DRIVER=vfs  use vfs in a private storage root under the work dir instead of podman's
 #                                    default (overlay in /var/lib/containers); chosen automatically when
-#                                    `podman info` fails with the default
+#                                    a probe build fails with the default
+#   SHARD_SMOKE_IMAGE=IMAGE          test this existing image (e.g. one built from docker/Dockerfile) instead of
+#                                    building one (steps 2-3 skipped; the image is not removed)
 #   MVN_ARGS                         extra arguments for mvn
 set -euo pipefail
 
@@ -34,7 +36,7 @@ cd "$ROOT"
 MAX_MB="${SHARD_IMAGE_MAX_MB:-30}"
 OUT_DIR="$ROOT/target/container-smoke"
 TAG="smoke-$$-$(date +%s)"
-IMAGE="localhost/shard-broker:$TAG"
+IMAGE="${SHARD_SMOKE_IMAGE:-localhost/shard-broker:$TAG}"
 NAME="shard-$TAG"
 VOLUME="shard-$TAG"
 WORK="$(mktemp -d /tmp/shard-container-smoke.XXXXXX)"
@@ -59,12 +61,12 @@ cleanup() {
             log "last container log lines (all in $OUT_DIR/container.log):"
             sed 's/\x1b\[[0-9;]*m//g' "$OUT_DIR/container.log" | tail -30
         fi
-        pm rm -f -t 5 "$NAME" >/dev/null 2>&1
+        pm rm -f -v -t 5 "$NAME" >/dev/null 2>&1
     fi
     pm volume rm -f "$VOLUME" >/dev/null 2>&1
-    pm rmi -f "$IMAGE" >/dev/null 2>&1
+    [[ -n "${SHARD_SMOKE_IMAGE:-}" ]] || pm rmi -f "$IMAGE" >/dev/null 2>&1
     rm -rf "$WORK"
-    log "removed container, volume and image (exit $rc)"
+    log "removed the container, the volume$([[ -n "${SHARD_SMOKE_IMAGE:-}" ]] || echo " and the image") (exit $rc)"
     exit "$rc"
 }
 
@@ -94,9 +96,18 @@ mkdir -p "$OUT_DIR"
 rm -f "$OUT_DIR"/*.log
 rm -rf "$OUT_DIR"/surefire-*
 
-# Storage: podman's default (overlay on /var/lib/containers here), or vfs in a private root.
-if [[ "${SHARD_PODMAN_STORAGE_DRIVER:-}" != vfs ]] && ! timeout 60 podman "${PODMAN_GLOBAL[@]}" info >/dev/null 2>"$WORK/info.err"; then
-    log "podman info failed with the default storage ($(head -c 300 "$WORK/info.err")); using vfs"
+# Storage: podman's default (overlay in /var/lib/containers on the CI machines), or vfs in a private
+# root when the default does not work (e.g. overlay on an overlay root file system): the probe builds
+# and removes a one-file FROM scratch image.
+probe_storage() {
+    mkdir -p "$WORK/probe"
+    echo probe > "$WORK/probe/f"
+    printf 'FROM scratch\nCOPY f /f\n' > "$WORK/probe/Dockerfile"
+    timeout 120 podman "${PODMAN_GLOBAL[@]}" build -q --layers=false -t "localhost/shard-probe:$TAG" "$WORK/probe" \
+        && timeout 60 podman "${PODMAN_GLOBAL[@]}" rmi "localhost/shard-probe:$TAG"
+}
+if [[ "${SHARD_PODMAN_STORAGE_DRIVER:-}" != vfs ]] && ! probe_storage >/dev/null 2>"$WORK/probe.err"; then
+    log "podman's default storage does not work here ($(tail -c 300 "$WORK/probe.err")); using vfs"
     SHARD_PODMAN_STORAGE_DRIVER=vfs
 fi
 if [[ "${SHARD_PODMAN_STORAGE_DRIVER:-}" == vfs ]]; then
@@ -105,37 +116,46 @@ fi
 log "podman storage driver: $(pm info --format '{{.Store.GraphDriverName}}')"
 trap cleanup EXIT
 
-# --- 2. static binary ----------------------------------------------------------------------------
-TRIPLE="$(rustc -vV | sed -n 's/^host: //p')"
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$TRIPLE/release/shard-broker"
-log "building the static binary ($TRIPLE)"
-t0=$SECONDS
-RUSTFLAGS="-C target-feature=+crt-static" CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=symbols \
-    timeout 1500 cargo build --release -p shard-broker --target "$TRIPLE"
-log "cargo build: $((SECONDS - t0)) s; $BIN: $(stat -c %s "$BIN") bytes"
-if readelf -lW "$BIN" | grep -q 'program interpreter'; then
-    die "$BIN is dynamically linked (it needs a program interpreter); the image is FROM scratch"
-fi
-"$BIN" --version >/dev/null
-
-# --- 3. image ------------------------------------------------------------------------------------
 runtime_stage() { sed -n '/^# ---- runtime stage/,$p' "$1" | tail -n +2; }
 if ! diff <(runtime_stage docker/Dockerfile) <(runtime_stage docker/Dockerfile.prebuilt); then
     die "the runtime stages of docker/Dockerfile and docker/Dockerfile.prebuilt differ (diff above)"
 fi
-CONTEXT="$WORK/context"
-mkdir -p "$CONTEXT/out/data"
-cp "$BIN" docker/passwd docker/group docker/broker.toml "$CONTEXT/out/"
-log "podman build -f docker/Dockerfile.prebuilt -t $IMAGE"
-t0=$SECONDS
-# --layers=false: no intermediate images are left behind (the builder stage's included).
-timeout 300 podman "${PODMAN_GLOBAL[@]}" build --format docker --layers=false -q \
-    --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
-    --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-    -f docker/Dockerfile.prebuilt -t "$IMAGE" "$CONTEXT" >/dev/null
+
+# --- 2-3. static binary and image (skipped with SHARD_SMOKE_IMAGE) ------------------------------
+build_image() {
+    TRIPLE="$(rustc -vV | sed -n 's/^host: //p')"
+    BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$TRIPLE/release/shard-broker"
+    log "building the static binary ($TRIPLE)"
+    t0=$SECONDS
+    RUSTFLAGS="-C target-feature=+crt-static" CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=symbols \
+        timeout 1500 cargo build --release -p shard-broker --target "$TRIPLE"
+    log "cargo build: $((SECONDS - t0)) s; $BIN: $(stat -c %s "$BIN") bytes"
+    if readelf -lW "$BIN" | grep -q 'program interpreter'; then
+        die "$BIN is dynamically linked (it needs a program interpreter); the image is FROM scratch"
+    fi
+    "$BIN" --version >/dev/null
+
+    # --- 3. image -----------------------------------------------------------------------------------
+    CONTEXT="$WORK/context"
+    mkdir -p "$CONTEXT/out/data"
+    cp "$BIN" docker/passwd docker/group docker/broker.toml "$CONTEXT/out/"
+    log "podman build -f docker/Dockerfile.prebuilt -t $IMAGE"
+    t0=$SECONDS
+    # --layers=false: no intermediate images are left behind (the builder stage's included).
+    timeout 300 podman "${PODMAN_GLOBAL[@]}" build --format docker --layers=false -q \
+        --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
+        --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+        -f docker/Dockerfile.prebuilt -t "$IMAGE" "$CONTEXT" >/dev/null
+    log "podman build: $((SECONDS - t0)) s"
+}
+
+if [[ -n "${SHARD_SMOKE_IMAGE:-}" ]]; then
+    log "testing the existing image $IMAGE (SHARD_SMOKE_IMAGE)"
+else
+    build_image
+fi
 SIZE=$(pm image inspect --format '{{.Size}}' "$IMAGE")
 SIZE_MB=$(awk -v s="$SIZE" 'BEGIN { printf "%.1f", s / 1000000 }')
-log "podman build: $((SECONDS - t0)) s"
 log "image size: $SIZE_MB MB ($SIZE bytes), target < $MAX_MB MB"
 [[ $SIZE -lt $((MAX_MB * 1000000)) ]] || die "image is $SIZE_MB MB, over the $MAX_MB MB target"
 # (no --format: podman 4.3's templates cannot reach the image's Healthcheck)

@@ -15,6 +15,10 @@
 #   7. mvn -B test -Pshare, kafka-clients 4.2.2  (share consumers: KafkaShareConsumer, Spring Kafka
 #                                                 share listener, console share consumer)
 #   8. mvn -B test -Pshare-v1, kafka-clients 4.1.2 (the same on the 4.1 client: ShareFetch v1 path)
+#   9. tests/container-smoke.sh                  (container image: static binary, podman build FROM scratch,
+#                                                 run with a volume, Java producer + share consumer smoke
+#                                                 test, restart, data and share state checked; installs
+#                                                 podman + runc with apt-get if missing, needs root then)
 # A failed step does not stop the later independent ones; steps that need the broker binary are
 # skipped when the build failed. Exit code is non-zero if any step failed or was skipped.
 #
@@ -24,6 +28,7 @@
 #   SHARD_SKIP_RUST_TESTS=1     skip step 2 (e.g. when iterating on e2e tests)
 #   SHARD_FUZZ_SECONDS=60       fuzzing time of step 3 (see tests/fuzz-share.sh for its other knobs)
 #   PYTEST_ARGS / MVN_ARGS      extra arguments for pytest / mvn
+#   SHARD_SKIP_CONTAINER=1      skip step 9 (e.g. on a machine without root or podman)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -94,7 +99,7 @@ count_tests() {
         }
         /Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+, Skipped: [0-9]+$/ {   # surefire total
             line = $0; sub(/.*Tests run: /, "", line); gsub(/[^0-9]+/, " ", line); split(line, n, " ")
-            st_run = n[1]; st_fail = n[2] + n[3]; st_skip = n[4]; st = 1
+            st_run += n[1]; st_fail += n[2] + n[3]; st_skip += n[4]; st = 1   # summed: a step may run mvn twice
         }
         END {
             if (st) { p += st_run - st_fail - st_skip; f += st_fail }
@@ -168,9 +173,19 @@ mvn_share_step() {
     return $rc
 }
 
+# container_step: tests/container-smoke.sh; its Surefire reports (two Maven runs) are kept as java-container.
+container_step() {
+    local rc=0
+    bash "$ROOT/tests/container-smoke.sh" || rc=$?
+    mkdir -p "$LOG_DIR/java-container/surefire"
+    cp -r "$ROOT"/target/container-smoke/surefire-*/. "$LOG_DIR/java-container/surefire/" 2>/dev/null || true
+    cp "$ROOT/target/container-smoke/container.log" "$LOG_DIR/java-container/" 2>/dev/null || true
+    return $rc
+}
+
 export ROOT PYTHON TARGET_DIR BROKER_BIN VENV
 export LOG_DIR
-export -f pytest_step venv_step mvn_step mvn_share_step keep_java_logs
+export -f pytest_step venv_step mvn_step mvn_share_step keep_java_logs container_step
 
 echo "run-all: repo $ROOT"
 echo "run-all: $(cargo --version 2>&1) | $(java -version 2>&1 | head -1) | $(mvn -v 2>&1 | head -1 | sed 's/\x1b\[[0-9;]*m//g') | $("$PYTHON" --version 2>&1)"
@@ -209,6 +224,13 @@ else
     skip_step "mvn test -Pshare-v1 (clients 4.1.2)" "broker build failed"
 fi
 
+# Builds its own (static) binary, so it does not depend on step 1.
+if [[ "${SHARD_SKIP_CONTAINER:-0}" == 1 ]]; then
+    skip_step "container smoke (podman)" "SHARD_SKIP_CONTAINER=1"
+else
+    run_step "container smoke (podman)" 1200 container_step
+fi
+
 echo
 echo "=================================================================================="
 echo "== run-all summary"
@@ -228,7 +250,7 @@ echo "  step logs: $LOG_DIR/step-N.log; broker logs: tests/java/target/broker-lo
 echo "  steps: $PASSED ok, $FAILED failed or skipped"
 echo
 if [[ $FAILED -ne 0 ]]; then
-    for name in default share share-v1; do
+    for name in default share share-v1 container; do
         java_failures "$name"
     done
     echo

@@ -54,12 +54,10 @@ pub fn handle(ctx: &Ctx, req: MetadataRequest) -> MetadataResponse {
 
 fn lookup_by_name(ctx: &Ctx, name: &TopicName, auto_create: bool) -> MetadataResponseTopic {
     // Internal topics are described, never auto-created.
-    let lookup = if crate::topics::is_internal(name) {
+    if crate::topics::is_internal(name) {
         return share_state_entry(ctx);
-    } else {
-        tokio::task::block_in_place(|| ctx.broker.topics.get_or_create(name, auto_create))
-    };
-    let code = match lookup {
+    }
+    let code = match tokio::task::block_in_place(|| ctx.broker.topics.get_or_create(name, auto_create)) {
         Ok(topic) => return topic_entry(ctx, &topic),
         Err(TopicError::Unknown | TopicError::Reserved(_)) => ResponseError::UnknownTopicOrPartition.code(),
         // Created by another request and deleted again at once.

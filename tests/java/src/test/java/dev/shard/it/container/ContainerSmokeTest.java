@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static dev.shard.it.share.ShareSupport.deliveryCount;
+import static dev.shard.it.share.ShareSupport.head;
+import static dev.shard.it.share.ShareSupport.ms;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -44,11 +47,12 @@ import org.apache.kafka.common.TopicIdPartition;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.utils.AppInfoParser;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+
+import dev.shard.it.share.ShareSupport;
 
 /**
  * Smoke test of the container image (issue 6), driven by {@code tests/container-smoke.sh}: it talks to a
@@ -212,7 +216,7 @@ class ContainerSmokeTest {
             while (delivered.size() < N - ACCEPTED || ms(lastNew) < 3_000) {
                 if (ms(t0) > 90_000) {
                     fail("share consumer got " + delivered.size() + " of the " + (N - ACCEPTED)
-                            + " unaccepted records within 90 s: " + head(delivered.keySet()));
+                            + " unaccepted records within 90 s: " + head(delivered.keySet(), 20));
                 }
                 ConsumerRecords<String, String> recs = c.poll(Duration.ofMillis(500));
                 for (ConsumerRecord<String, String> r : recs) {
@@ -272,23 +276,12 @@ class ContainerSmokeTest {
     }
 
     private KafkaProducer<String, String> producer() {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        return new KafkaProducer<>(p);
+        return ShareSupport.producer(bootstrap, Map.of(ProducerConfig.ACKS_CONFIG, "all"));
     }
 
     private KafkaShareConsumer<String, String> shareConsumer(String clientId) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        p.put("share.acknowledgement.mode", "explicit");
-        KafkaShareConsumer<String, String> c = new KafkaShareConsumer<>(p);
+        KafkaShareConsumer<String, String> c = new KafkaShareConsumer<>(
+                ShareSupport.consumerProps(bootstrap, GROUP, clientId, "explicit"));
         c.subscribe(List.of(TOPIC));
         return c;
     }
@@ -310,10 +303,6 @@ class ContainerSmokeTest {
         return "smoke-value-" + i;
     }
 
-    private static short deliveryCount(ConsumerRecord<?, ?> r) {
-        return r.deliveryCount().orElseThrow(() -> new AssertionError("record at offset " + r.offset() + " has no deliveryCount()"));
-    }
-
     private static long first(ConsumerRecords<?, ?> recs) {
         long m = Long.MAX_VALUE;
         for (ConsumerRecord<?, ?> r : recs) {
@@ -328,15 +317,6 @@ class ContainerSmokeTest {
             m = Math.max(m, r.offset());
         }
         return m;
-    }
-
-    private static String head(Set<Long> s) {
-        List<Long> l = new ArrayList<>(s);
-        return l.size() <= 20 ? l.toString() : l.subList(0, 20) + "...";
-    }
-
-    private static long ms(long startNanos) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
     }
 
     private static void log(String fmt, Object... args) {

@@ -37,7 +37,7 @@ import dev.shard.it.ShardBroker;
  * <p>Only the client API of kafka-clients 4.1 is used here, so the {@code share-v1} subset compiles
  * against 4.1.x. Tests that need a 4.2+ API live in {@code src/test/java-kafka42}.
  */
-final class ShareSupport {
+public final class ShareSupport {
 
     private ShareSupport() {
     }
@@ -104,8 +104,13 @@ final class ShareSupport {
     }
 
     static KafkaProducer<String, String> producer(ShardBroker broker, Map<String, Object> extra) {
+        return producer(broker.bootstrap(), extra);
+    }
+
+    /** A String producer for the broker at {@code bootstrap} (also one this suite did not start). */
+    public static KafkaProducer<String, String> producer(String bootstrap, Map<String, Object> extra) {
         Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrap());
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.putAll(extra);
@@ -114,8 +119,13 @@ final class ShareSupport {
 
     /** Share consumer properties; {@code mode} is {@code implicit} or {@code explicit}. */
     static Properties consumerProps(ShardBroker broker, String group, String clientId, String mode) {
+        return consumerProps(broker.bootstrap(), group, clientId, mode);
+    }
+
+    /** Share consumer properties for the broker at {@code bootstrap}. */
+    public static Properties consumerProps(String bootstrap, String group, String clientId, String mode) {
         Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrap());
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
@@ -175,7 +185,7 @@ final class ShareSupport {
         return cond.getAsBoolean();
     }
 
-    static long ms(long startNanos) {
+    public static long ms(long startNanos) {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
     }
 
@@ -183,7 +193,7 @@ final class ShareSupport {
         return "v-" + offset;
     }
 
-    static short deliveryCount(org.apache.kafka.clients.consumer.ConsumerRecord<?, ?> r) {
+    public static short deliveryCount(org.apache.kafka.clients.consumer.ConsumerRecord<?, ?> r) {
         Optional<Short> d = r.deliveryCount();
         if (d.isEmpty()) {
             throw new AssertionError("record at offset " + r.offset() + " has no deliveryCount()");
@@ -196,7 +206,7 @@ final class ShareSupport {
         System.out.flush();
     }
 
-    static <T> String head(Collection<T> c, int n) {
+    public static <T> String head(Collection<T> c, int n) {
         List<String> out = new ArrayList<>();
         for (T t : c) {
             if (out.size() == n) {

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::share::INVALID_REQUEST;
 use common::{RawClient, TestBroker, batch};
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
@@ -225,6 +226,24 @@ async fn every_api_at_min_and_max_version() {
         };
         assert_eq!(node, 1);
         assert_eq!(port, i32::from(broker.addr.port()));
+        if v >= 1 {
+            // An unknown key type is refused, as Kafka refuses it.
+            let bad: FindCoordinatorResponse = c.call(ApiKey::FindCoordinator, v, &req.clone().with_key_type(3)).await;
+            let code = if v >= 4 { bad.coordinators[0].error_code } else { bad.error_code };
+            assert_eq!(code, INVALID_REQUEST, "v{v}");
+        }
+        if v >= 6 {
+            // Share-state keys (group:topicId:partition) are served from v6; a malformed one is refused.
+            let share = |key: &'static str| {
+                FindCoordinatorRequest::default()
+                    .with_key_type(2)
+                    .with_coordinator_keys(vec![StrBytes::from_static_str(key)])
+            };
+            let ok: FindCoordinatorResponse = c.call(ApiKey::FindCoordinator, v, &share("g:AAAAAAAAAAAAAAAAAAAAAQ:0")).await;
+            assert_eq!((ok.coordinators[0].error_code, ok.coordinators[0].node_id.0), (0, 1));
+            let bad: FindCoordinatorResponse = c.call(ApiKey::FindCoordinator, v, &share("g:0")).await;
+            assert_eq!(bad.coordinators[0].error_code, INVALID_REQUEST);
+        }
     }
 
     let mut last_pid = -1;

@@ -18,25 +18,17 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicIdPartition;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-
-import dev.shard.it.ShardBroker;
 
 /**
  * Share-consumer features of kafka-clients 4.2+ (ShareFetch / ShareAcknowledge v2): RENEW,
@@ -44,37 +36,7 @@ import dev.shard.it.ShardBroker;
  * is not compiled with -Pshare-v1 (4.1 clients lack these APIs).
  */
 @Tag("share")
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ShareKafka42Test {
-
-    private ShardBroker broker;
-    private Admin admin;
-
-    @BeforeAll
-    @Timeout(value = 90, unit = TimeUnit.SECONDS)
-    void startBroker() throws Exception {
-        broker = ShareSupport.startBroker("ShareKafka42Test");
-        admin = broker.admin();
-    }
-
-    @AfterAll
-    void stopBroker() {
-        if (admin != null) {
-            admin.close();
-        }
-        if (broker != null) {
-            broker.close();
-        }
-    }
-
-    private void produce(String topic, int from, int to, Map<String, Object> producerConfig) throws Exception {
-        try (KafkaProducer<String, String> p = ShareSupport.producer(broker, producerConfig)) {
-            for (int i = from; i < to; i++) {
-                p.send(new ProducerRecord<>(topic, null, ShareSupport.value(i)));
-            }
-            p.flush();
-        }
-    }
+class ShareKafka42Test extends ShareBrokerTestBase {
 
     private static ConsumerRecords<String, String> pollUntilRecords(KafkaShareConsumer<String, String> c) {
         long t0 = System.nanoTime();

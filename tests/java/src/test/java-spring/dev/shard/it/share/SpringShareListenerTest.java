@@ -17,23 +17,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.springframework.context.annotation.AnnotationConfigApplicationContext;
 import org.springframework.core.env.MapPropertySource;
 
-import dev.shard.it.ShardBroker;
 import dev.shard.it.spring.OrderLog;
 import dev.shard.it.spring.OrderLog.AckResult;
 import dev.shard.it.spring.OrderLog.Delivery;
@@ -45,28 +40,7 @@ import dev.shard.it.spring.OrdersShareApp;
  * the broker. Compiled only with {@code -Pshare} (src/test/java-spring: Spring Kafka 4.1 needs kafka-clients 4.2+).
  */
 @Tag("share")
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class SpringShareListenerTest {
-
-    private ShardBroker broker;
-    private Admin admin;
-
-    @BeforeAll
-    @Timeout(value = 90, unit = TimeUnit.SECONDS)
-    void startBroker() throws Exception {
-        broker = ShareSupport.startBroker("SpringShareListenerTest");
-        admin = broker.admin();
-    }
-
-    @AfterAll
-    void stopBroker() {
-        if (admin != null) {
-            admin.close();
-        }
-        if (broker != null) {
-            broker.close();
-        }
-    }
+class SpringShareListenerTest extends ShareBrokerTestBase {
 
     /** offset % 5: 1 = retry (released once), 3 = poison (rejected), else ok (accepted). */
     private static String valueFor(int i) {

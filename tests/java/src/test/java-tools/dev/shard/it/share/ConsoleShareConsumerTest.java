@@ -20,21 +20,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-
-import dev.shard.it.ShardBroker;
 
 /**
  * Kafka's console share consumer ({@code kafka-console-share-consumer.sh}, class
@@ -44,34 +38,13 @@ import dev.shard.it.ShardBroker;
  */
 @Tag("share")
 @Tag("share-v1")
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ConsoleShareConsumerTest {
+class ConsoleShareConsumerTest extends ShareBrokerTestBase {
 
     private static final String MAIN = "org.apache.kafka.tools.consumer.ConsoleShareConsumer";
     /** Bounds one run of the tool: its own --timeout-ms (no record for that long: it exits; one poll may wait that
      * long again before it notices) and a hard kill after {@link #TOOL_KILL_AFTER}. */
     private static final long TOOL_IDLE_TIMEOUT_MS = 20_000;
     private static final Duration TOOL_KILL_AFTER = Duration.ofSeconds(60);
-
-    private ShardBroker broker;
-    private Admin admin;
-
-    @BeforeAll
-    @Timeout(value = 90, unit = TimeUnit.SECONDS)
-    void startBroker() throws Exception {
-        broker = ShareSupport.startBroker("ConsoleShareConsumerTest");
-        admin = broker.admin();
-    }
-
-    @AfterAll
-    void stopBroker() {
-        if (admin != null) {
-            admin.close();
-        }
-        if (broker != null) {
-            broker.close();
-        }
-    }
 
     /** Produces the values in order (one batch); returns offset -> value. */
     private Map<Long, String> produce(String topic, List<String> values) throws Exception {

@@ -20,7 +20,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -30,14 +29,10 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicIdPartition;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-
-import dev.shard.it.ShardBroker;
 
 /**
  * Share-group state across broker crashes (issue 5): acknowledgements confirmed by {@code commitSync} and
@@ -56,8 +51,7 @@ import dev.shard.it.ShardBroker;
  */
 @Tag("share")
 @Tag("share-crash")
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ShareCrashTest {
+class ShareCrashTest extends ShareBrokerTestBase {
 
     private static final int RECORDS = Integer.getInteger("shard.crash.records", 200_000);
     private static final int PARTITIONS = 4;
@@ -72,27 +66,13 @@ class ShareCrashTest {
      */
     private static final int RATE_PER_CONSUMER = Integer.getInteger("shard.crash.rate", 2000);
 
-    private ShardBroker broker;
-    private Admin admin;
     private final long seed = Long.getLong("shard.crash.seed", System.nanoTime());
     private final List<Long> killTimes = new CopyOnWriteArrayList<>();
 
+    // Runs after the base class started the broker.
     @BeforeAll
-    @Timeout(value = 90, unit = TimeUnit.SECONDS)
-    void startBroker() throws Exception {
-        broker = ShareSupport.startBroker("ShareCrashTest");
-        admin = broker.admin();
+    void logSeed() {
         log("ShareCrashTest seed %d (-Dshard.crash.seed=%d to repeat)", seed, seed);
-    }
-
-    @AfterAll
-    void stopBroker() {
-        if (admin != null) {
-            admin.close();
-        }
-        if (broker != null) {
-            broker.close();
-        }
     }
 
     private void crash(String why) throws Exception {

@@ -15,23 +15,15 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicIdPartition;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-
-import dev.shard.it.ShardBroker;
 
 /**
  * Explicit acknowledgement: ACCEPT, RELEASE and REJECT per record, redelivery with a higher
@@ -40,42 +32,33 @@ import dev.shard.it.ShardBroker;
  */
 @Tag("share")
 @Tag("share-v1")
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ShareExplicitAckTest {
-
-    private ShardBroker broker;
-    private Admin admin;
-
-    @BeforeAll
-    @Timeout(value = 90, unit = TimeUnit.SECONDS)
-    void startBroker() throws Exception {
-        broker = ShareSupport.startBroker("ShareExplicitAckTest");
-        admin = broker.admin();
-    }
-
-    @AfterAll
-    void stopBroker() {
-        if (admin != null) {
-            admin.close();
-        }
-        if (broker != null) {
-            broker.close();
-        }
-    }
-
-    private void produce(String topic, int from, int to) throws Exception {
-        try (KafkaProducer<String, String> p = ShareSupport.producer(broker)) {
-            for (int i = from; i < to; i++) {
-                p.send(new ProducerRecord<>(topic, null, ShareSupport.value(i)));
-            }
-            p.flush();
-        }
-    }
+class ShareExplicitAckTest extends ShareBrokerTestBase {
 
     /** offset -> delivery counts in the order seen. */
     private static void note(Map<Long, List<Short>> seen, ConsumerRecord<String, String> r) {
         seen.computeIfAbsent(r.offset(), k -> new ArrayList<>()).add(deliveryCount(r));
         assertEquals(ShareSupport.value(r.offset()), r.value(), "value at offset " + r.offset());
+    }
+
+    /**
+     * Produces a sentinel record at offset {@code n}, then polls until it arrives, noting (in {@code seen}) and
+     * accepting every delivery. Once the sentinel is delivered, an earlier record that did not come back was
+     * really not redelivered: the consumer was still being served.
+     */
+    private void produceAndAwaitSentinel(KafkaShareConsumer<String, String> c, String topic, int n,
+                                         Map<Long, List<Short>> seen) throws Exception {
+        produce(topic, n, n + 1);
+        long ts = System.nanoTime();
+        boolean sentinel = false;
+        while (!sentinel && ms(ts) < 20_000) {
+            for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+                note(seen, r);
+                c.acknowledge(r, AcknowledgeType.ACCEPT);
+                sentinel |= r.offset() == n;
+            }
+        }
+        assertTrue(sentinel, "sentinel offset " + n + " not delivered within 20 s");
+        c.commitSync(Duration.ofSeconds(20));
     }
 
     /**
@@ -126,18 +109,7 @@ class ShareExplicitAckTest {
             }
             log("all %d deliveries (%d acks) in %d ms", n + n / 3, acks, ms(t0));
 
-            produce(topic, n, n + 1); // sentinel
-            long ts = System.nanoTime();
-            boolean sentinel = false;
-            while (!sentinel && ms(ts) < 20_000) {
-                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
-                    note(seen, r);
-                    c.acknowledge(r, AcknowledgeType.ACCEPT);
-                    sentinel |= r.offset() == n;
-                }
-            }
-            assertTrue(sentinel, "sentinel offset " + n + " not delivered within 20 s");
-            c.commitSync(Duration.ofSeconds(20));
+            produceAndAwaitSentinel(c, topic, n, seen);
         }
 
         for (long o = 0; o < n; o++) {
@@ -194,18 +166,7 @@ class ShareExplicitAckTest {
                     c.acknowledge(r, AcknowledgeType.ACCEPT);
                 }
             }
-            produce(topic, n, n + 1); // sentinel
-            long ts = System.nanoTime();
-            boolean sentinel = false;
-            while (!sentinel && ms(ts) < 20_000) {
-                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
-                    note(seen, r);
-                    c.acknowledge(r, AcknowledgeType.ACCEPT);
-                    sentinel |= r.offset() == n;
-                }
-            }
-            assertTrue(sentinel, "sentinel offset " + n + " not delivered within 20 s");
-            c.commitSync(Duration.ofSeconds(20));
+            produceAndAwaitSentinel(c, topic, n, seen);
         }
         for (long o = 0; o < n; o++) {
             assertEquals(List.of((short) 1, (short) 2, (short) 3, (short) 4, (short) 5), seen.get(o),

@@ -14,19 +14,13 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListTopicsOptions;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-
-import dev.shard.it.ShardBroker;
 
 /**
  * Implicit acknowledgement (the default mode): three consumers of one share group on a one-partition
@@ -36,30 +30,9 @@ import dev.shard.it.ShardBroker;
  */
 @Tag("share")
 @Tag("share-v1")
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ShareImplicitTest {
+class ShareImplicitTest extends ShareBrokerTestBase {
 
     static final int N = Integer.getInteger("shard.test.share.records", 100_000);
-
-    private ShardBroker broker;
-    private Admin admin;
-
-    @BeforeAll
-    @Timeout(value = 90, unit = TimeUnit.SECONDS)
-    void startBroker() throws Exception {
-        broker = ShareSupport.startBroker("ShareImplicitTest");
-        admin = broker.admin();
-    }
-
-    @AfterAll
-    void stopBroker() {
-        if (admin != null) {
-            admin.close();
-        }
-        if (broker != null) {
-            broker.close();
-        }
-    }
 
     @Test
     @Timeout(value = 150, unit = TimeUnit.SECONDS)

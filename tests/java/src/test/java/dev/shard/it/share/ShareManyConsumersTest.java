@@ -14,20 +14,14 @@ import java.util.Properties;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-
-import dev.shard.it.ShardBroker;
 
 /**
  * The point of share groups: more consumers than partitions. 50 consumers of one group on a
@@ -36,31 +30,10 @@ import dev.shard.it.ShardBroker;
  */
 @Tag("share")
 @Tag("share-v1")
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ShareManyConsumersTest {
+class ShareManyConsumersTest extends ShareBrokerTestBase {
 
     static final int CONSUMERS = 50;
     static final int N = 3000;
-
-    private ShardBroker broker;
-    private Admin admin;
-
-    @BeforeAll
-    @Timeout(value = 90, unit = TimeUnit.SECONDS)
-    void startBroker() throws Exception {
-        broker = ShareSupport.startBroker("ShareManyConsumersTest");
-        admin = broker.admin();
-    }
-
-    @AfterAll
-    void stopBroker() {
-        if (admin != null) {
-            admin.close();
-        }
-        if (broker != null) {
-            broker.close();
-        }
-    }
 
     @Test
     @Timeout(value = 150, unit = TimeUnit.SECONDS)

@@ -26,23 +26,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicIdPartition;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-
-import dev.shard.it.ShardBroker;
 
 /**
  * What happens to records a consumer holds (acquired, not acknowledged) when it stops taking part:
@@ -52,39 +44,9 @@ import dev.shard.it.ShardBroker;
  */
 @Tag("share")
 @Tag("share-v1")
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ShareReleaseTest {
+class ShareReleaseTest extends ShareBrokerTestBase {
 
     static final int N = 20;
-
-    private ShardBroker broker;
-    private Admin admin;
-
-    @BeforeAll
-    @Timeout(value = 90, unit = TimeUnit.SECONDS)
-    void startBroker() throws Exception {
-        broker = ShareSupport.startBroker("ShareReleaseTest");
-        admin = broker.admin();
-    }
-
-    @AfterAll
-    void stopBroker() {
-        if (admin != null) {
-            admin.close();
-        }
-        if (broker != null) {
-            broker.close();
-        }
-    }
-
-    private void produce(String topic, int from, int to) throws Exception {
-        try (KafkaProducer<String, String> p = ShareSupport.producer(broker)) {
-            for (int i = from; i < to; i++) {
-                p.send(new ProducerRecord<>(topic, null, ShareSupport.value(i)));
-            }
-            p.flush();
-        }
-    }
 
     /** Polls (explicit mode, no acks) until records arrive; returns them. */
     private static List<ConsumerRecord<String, String>> pollUntilRecords(KafkaShareConsumer<String, String> c,

@@ -13,7 +13,8 @@
 #   5. pytest tests/python                       (librdkafka / confluent-kafka end-to-end)
 #   6. mvn -B test in tests/java                 (Apache Kafka Java client end-to-end)
 #   7. mvn -B test -Pshare, kafka-clients 4.2.2  (share consumers: KafkaShareConsumer, Spring Kafka
-#                                                 share listener, console share consumer)
+#                                                 share listener, console share consumer,
+#                                                 kafka-share-groups tool)
 #   8. mvn -B test -Pshare-v1, kafka-clients 4.1.2 (the same on the 4.1 client: ShareFetch v1 path)
 #   9. tests/container-smoke.sh                  (container image: static binary, podman build FROM scratch,
 #                                                 run with a volume, Java producer + share consumer smoke

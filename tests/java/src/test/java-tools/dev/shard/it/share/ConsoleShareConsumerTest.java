@@ -1,6 +1,5 @@
 package dev.shard.it.share;
 
-import static dev.shard.it.share.ShareSupport.log;
 import static dev.shard.it.share.ShareSupport.ms;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,43 +60,11 @@ class ConsoleShareConsumerTest extends ShareBrokerTestBase {
         return byOffset;
     }
 
-    record ToolRun(int exitCode, List<String> stdout, String stderr, long millis) {
-    }
-
-    /**
-     * Runs ConsoleShareConsumer in a child JVM with {@code --bootstrap-server}, {@code --timeout-ms} and
-     * {@code args}; waits at most {@link #TOOL_KILL_AFTER} (then kills it and fails). stdout and stderr are kept
-     * next to the broker log (target/broker-logs/ConsoleShareConsumerTest-N-tool-NAME.stdout / .stderr).
-     */
-    private ToolRun runTool(String name, List<String> args) throws Exception {
-        Path java = Paths.get(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx256m",
-                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                "-cp", System.getProperty("java.class.path"), MAIN,
-                "--bootstrap-server", broker.bootstrap(),
-                "--timeout-ms", Long.toString(TOOL_IDLE_TIMEOUT_MS)));
-        cmd.addAll(args);
-        String base = broker.logFile().getFileName().toString().replaceFirst("\\.log$", "") + "-tool-" + name;
-        Path out = broker.logFile().resolveSibling(base + ".stdout");
-        Path err = broker.logFile().resolveSibling(base + ".stderr");
-        log("running %s %s", MAIN, String.join(" ", args));
-        long t0 = System.nanoTime();
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        try {
-            if (!p.waitFor(TOOL_KILL_AFTER.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                fail("ConsoleShareConsumer did not exit within " + TOOL_KILL_AFTER + " (killed); stdout so far "
-                        + Files.readAllLines(out, StandardCharsets.UTF_8) + "; stderr in " + err);
-            }
-        } finally {
-            if (p.isAlive()) {
-                p.destroyForcibly();
-            }
-        }
-        ToolRun r = new ToolRun(p.exitValue(), Files.readAllLines(out, StandardCharsets.UTF_8),
-                Files.readString(err, StandardCharsets.UTF_8), ms(t0));
-        log("ConsoleShareConsumer exited %d after %d ms, %d stdout lines", r.exitCode(), r.millis(), r.stdout().size());
-        return r;
+    /** Runs ConsoleShareConsumer with {@code --timeout-ms} {@link #TOOL_IDLE_TIMEOUT_MS} and {@code args}. */
+    private KafkaTool.Run runTool(String name, List<String> args) throws Exception {
+        List<String> all = new ArrayList<>(List.of("--timeout-ms", Long.toString(TOOL_IDLE_TIMEOUT_MS)));
+        all.addAll(args);
+        return KafkaTool.run(broker, MAIN, name, all, TOOL_KILL_AFTER);
     }
 
     /**
@@ -145,7 +111,7 @@ class ConsoleShareConsumerTest extends ShareBrokerTestBase {
         Map<Long, String> produced = produce(topic, values);
         assertEquals(List.copyOf(produced.values()), values, "offsets 0..n-1 in send order");
 
-        ToolRun run = runTool("values", List.of("--topic", topic, "--group", group,
+        KafkaTool.Run run = runTool("values", List.of("--topic", topic, "--group", group,
                 "--max-messages", Integer.toString(n)));
         assertEquals(values, run.stdout(), "stdout of ConsoleShareConsumer; stderr:\n" + run.stderr());
         assertTrue(run.stderr().contains("Processed a total of " + n + " messages"), "stderr:\n" + run.stderr());
@@ -177,7 +143,7 @@ class ConsoleShareConsumerTest extends ShareBrokerTestBase {
         Path formatterConfig = broker.dataDir().resolve("formatter.properties");
         Files.writeString(formatterConfig, "print.offset=true\nprint.delivery=true\n", StandardCharsets.UTF_8);
 
-        ToolRun run = runTool("release", List.of("--topic", topic, "--group", group, "--release",
+        KafkaTool.Run run = runTool("release", List.of("--topic", topic, "--group", group, "--release",
                 "--max-messages", Integer.toString(2 * n), "--formatter-config", formatterConfig.toString()));
         assertEquals(0, run.exitCode(), "exit code; stderr:\n" + run.stderr());
         // DefaultMessageFormatter with print.offset and print.delivery: "Offset:3<TAB>Delivery:1<TAB>value"

@@ -6,20 +6,31 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use memmap2::MmapMut;
 
-/// Fixed-size entries in a memory-mapped file.
+/// One entry of a sparse index, stored as `LEN` big-endian bytes.
+pub(crate) trait IndexEntry: Copy {
+    /// Bytes per entry.
+    const LEN: usize;
+    /// Reads an entry from exactly `LEN` bytes.
+    fn read(bytes: &[u8]) -> Self;
+    /// Writes the entry into exactly `LEN` bytes.
+    fn write(self, bytes: &mut [u8]);
+}
+
+/// Fixed-size entries of type `E` in a memory-mapped file.
 #[derive(Debug)]
-pub(crate) struct IndexFile {
+pub(crate) struct IndexFile<E> {
     path: PathBuf,
     file: File,
     /// `None` when the mapped length would be zero (mmap rejects empty mappings).
     mmap: Option<MmapMut>,
-    entry_size: usize,
     entries: usize,
     capacity: usize,
+    entry: PhantomData<E>,
 }
 
 fn map(file: &File, len: usize) -> io::Result<Option<MmapMut>> {
@@ -33,17 +44,17 @@ fn map(file: &File, len: usize) -> io::Result<Option<MmapMut>> {
     Ok(Some(mmap))
 }
 
-impl IndexFile {
+impl<E: IndexEntry> IndexFile<E> {
     /// Creates an empty index (truncating any existing file) preallocated for appends.
-    pub(crate) fn create(path: &Path, entry_size: usize, max_bytes: u32) -> io::Result<Self> {
+    pub(crate) fn create(path: &Path, max_bytes: u32) -> io::Result<Self> {
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(path)?;
         let mut index = Self {
             path: path.to_path_buf(),
             file,
             mmap: None,
-            entry_size,
             entries: 0,
             capacity: 0,
+            entry: PhantomData,
         };
         index.grow(max_bytes)?;
         Ok(index)
@@ -51,14 +62,14 @@ impl IndexFile {
 
     /// Opens an existing, sealed index. Every whole entry in the file counts as used; returns
     /// `Ok(None)` when the file is missing or its length is not a whole number of entries.
-    pub(crate) fn open_sealed(path: &Path, entry_size: usize) -> io::Result<Option<Self>> {
+    pub(crate) fn open_sealed(path: &Path) -> io::Result<Option<Self>> {
         let file = match OpenOptions::new().read(true).write(true).open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
         let len = usize::try_from(file.metadata()?.len()).map_err(|_| io::Error::other("index file too large"))?;
-        if len % entry_size != 0 {
+        if len % E::LEN != 0 {
             return Ok(None);
         }
         let mmap = map(&file, len)?;
@@ -66,17 +77,17 @@ impl IndexFile {
             path: path.to_path_buf(),
             file,
             mmap,
-            entry_size,
-            entries: len / entry_size,
-            capacity: len / entry_size,
+            entries: len / E::LEN,
+            capacity: len / E::LEN,
+            entry: PhantomData,
         }))
     }
 
     /// Extends the file to `max_bytes` (rounded down to whole entries, never below the used
-    /// size) so it can take appends again.
+    /// size) so it can take appends again (reopened active segment).
     pub(crate) fn grow(&mut self, max_bytes: u32) -> io::Result<()> {
-        let capacity = (max_bytes as usize / self.entry_size).max(self.entries);
-        let len = capacity * self.entry_size;
+        let capacity = (max_bytes as usize / E::LEN).max(self.entries);
+        let len = capacity * E::LEN;
         self.mmap = None;
         self.file.set_len(len as u64)?;
         self.mmap = map(&self.file, len)?;
@@ -92,7 +103,7 @@ impl IndexFile {
         if let Some(m) = &self.mmap {
             m.flush()?;
         }
-        let len = self.entries * self.entry_size;
+        let len = self.entries * E::LEN;
         self.mmap = None;
         self.file.set_len(len as u64)?;
         self.mmap = map(&self.file, len)?;
@@ -118,42 +129,44 @@ impl IndexFile {
         self.entries >= self.capacity
     }
 
-    /// The bytes of entry `i` (which must be `< len()`).
-    pub(crate) fn entry(&self, i: usize) -> &[u8] {
-        match &self.mmap {
-            Some(m) => &m[i * self.entry_size..(i + 1) * self.entry_size],
-            None => &[],
-        }
+    /// Entry `i`, which must be `< len()`.
+    pub(crate) fn get(&self, i: usize) -> E {
+        let bytes = self.mmap.as_deref().map_or(&[][..], |m| &m[i * E::LEN..(i + 1) * E::LEN]);
+        E::read(bytes)
+    }
+
+    /// The last entry, if any.
+    pub(crate) fn last(&self) -> Option<E> {
+        self.entries.checked_sub(1).map(|i| self.get(i))
     }
 
     /// Appends an entry; returns false (and writes nothing) when the file is full.
-    pub(crate) fn push(&mut self, entry: &[u8]) -> bool {
-        debug_assert_eq!(entry.len(), self.entry_size);
+    pub(crate) fn push(&mut self, entry: E) -> bool {
         if self.is_full() {
             return false;
         }
-        let at = self.entries * self.entry_size;
+        let at = self.entries * E::LEN;
         match &mut self.mmap {
-            Some(m) => m[at..at + self.entry_size].copy_from_slice(entry),
+            Some(m) => entry.write(&mut m[at..at + E::LEN]),
             None => return false,
         }
         self.entries += 1;
         true
     }
 
-    /// Number of leading entries for which `pred` holds (`pred` must be monotone: true for a
-    /// prefix of the entries, false after).
-    pub(crate) fn partition_point(&self, pred: impl Fn(&[u8]) -> bool) -> usize {
+    /// The last entry of the leading run for which `pred` holds (`pred` must be monotone: true
+    /// for a prefix of the entries, false after), by binary search.
+    pub(crate) fn last_where(&self, pred: impl Fn(E) -> bool) -> Option<E> {
         let (mut lo, mut hi) = (0, self.entries);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if pred(self.entry(mid)) {
+            if pred(self.get(mid)) {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        lo
+        lo.checked_sub(1).map(|i| self.get(i))
     }
 
     /// Path of the file.
@@ -166,42 +179,68 @@ impl IndexFile {
 mod tests {
     use super::*;
 
+    impl IndexEntry for u64 {
+        const LEN: usize = 8;
+        fn read(bytes: &[u8]) -> Self {
+            u64::from_be_bytes(bytes.try_into().unwrap())
+        }
+        fn write(self, bytes: &mut [u8]) {
+            bytes.copy_from_slice(&self.to_be_bytes());
+        }
+    }
+
+    /// A 12-byte entry, so small files do not hold a whole number of them.
+    #[derive(Debug, Clone, Copy)]
+    struct Wide;
+
+    impl IndexEntry for Wide {
+        const LEN: usize = 12;
+        fn read(_: &[u8]) -> Self {
+            Wide
+        }
+        fn write(self, bytes: &mut [u8]) {
+            bytes.fill(0);
+        }
+    }
+
     #[test]
     fn create_push_trim_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.index");
-        let mut idx = IndexFile::create(&path, 8, 40).unwrap();
+        let mut idx = IndexFile::<u64>::create(&path, 40).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 40);
         for i in 0..5u64 {
-            assert!(idx.push(&i.to_be_bytes()));
+            assert!(idx.push(i));
         }
         assert!(idx.is_full());
-        assert!(!idx.push(&9u64.to_be_bytes()));
+        assert!(!idx.push(9));
         idx.grow(80).unwrap();
-        assert!(idx.push(&5u64.to_be_bytes()));
+        assert!(idx.push(5));
         idx.trim().unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 48);
         drop(idx);
-        let idx = IndexFile::open_sealed(&path, 8).unwrap().unwrap();
+        let idx = IndexFile::<u64>::open_sealed(&path).unwrap().unwrap();
         assert_eq!(idx.len(), 6);
-        assert_eq!(idx.entry(5), &5u64.to_be_bytes());
-        let n = idx.partition_point(|e| u64::from_be_bytes(e.try_into().unwrap()) <= 3);
-        assert_eq!(n, 4);
+        assert_eq!(idx.get(5), 5);
+        assert_eq!(idx.last(), Some(5));
+        assert_eq!(idx.last_where(|e| e <= 3), Some(3));
+        assert_eq!(idx.last_where(|_| false), None);
     }
 
     #[test]
     fn empty_index_has_no_mapping() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("e.index");
-        let mut idx = IndexFile::create(&path, 12, 5).unwrap();
+        let mut idx = IndexFile::<Wide>::create(&path, 5).unwrap();
         assert!(idx.is_full());
-        assert!(!idx.push(&[0; 12]));
+        assert!(!idx.push(Wide));
         idx.trim().unwrap();
         drop(idx);
-        let idx = IndexFile::open_sealed(&path, 12).unwrap().unwrap();
+        let idx = IndexFile::<Wide>::open_sealed(&path).unwrap().unwrap();
         assert_eq!(idx.len(), 0);
-        assert!(IndexFile::open_sealed(&dir.path().join("missing"), 12).unwrap().is_none());
+        assert!(idx.last().is_none());
+        assert!(IndexFile::<Wide>::open_sealed(&dir.path().join("missing")).unwrap().is_none());
         std::fs::write(dir.path().join("odd"), [0u8; 13]).unwrap();
-        assert!(IndexFile::open_sealed(&dir.path().join("odd"), 12).unwrap().is_none());
+        assert!(IndexFile::<Wide>::open_sealed(&dir.path().join("odd")).unwrap().is_none());
     }
 }

@@ -177,7 +177,7 @@ impl SegState {
     fn on_batch(&mut self, seg_base: i64, header: &BatchHeader, pos: u64, interval: u32) {
         if !self.sealed && self.bytes_since_index >= u64::from(interval) {
             let rel = (header.base_offset - seg_base) as u32;
-            if self.offset_index.append(rel, pos as u32) {
+            if self.offset_index.push((rel, pos as u32)) {
                 if self.max_timestamp != i64::MIN {
                     let max_rel = (self.offset_of_max - seg_base) as u32;
                     self.time_index.maybe_append(self.max_timestamp, max_rel);

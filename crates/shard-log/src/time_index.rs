@@ -8,40 +8,35 @@
 use std::io;
 use std::path::Path;
 
-use crate::index_file::IndexFile;
+use crate::index_file::{IndexEntry, IndexFile};
 
-/// Bytes per time-index entry.
-pub(crate) const ENTRY_LEN: usize = 12;
+/// Sparse map from timestamps to offsets in one segment: `(timestamp, relative offset)`.
+pub(crate) type TimeIndex = IndexFile<(i64, u32)>;
 
-/// Sparse map from timestamps to offsets in one segment.
-#[derive(Debug)]
-pub(crate) struct TimeIndex {
-    file: IndexFile,
-}
+impl IndexEntry for (i64, u32) {
+    const LEN: usize = 12;
 
-fn decode(e: &[u8]) -> (i64, u32) {
-    let mut ts = [0u8; 8];
-    ts.copy_from_slice(&e[..8]);
-    (i64::from_be_bytes(ts), u32::from_be_bytes([e[8], e[9], e[10], e[11]]))
+    fn read(e: &[u8]) -> Self {
+        let mut ts = [0u8; 8];
+        ts.copy_from_slice(&e[..8]);
+        (i64::from_be_bytes(ts), u32::from_be_bytes([e[8], e[9], e[10], e[11]]))
+    }
+
+    fn write(self, e: &mut [u8]) {
+        e[..8].copy_from_slice(&self.0.to_be_bytes());
+        e[8..].copy_from_slice(&self.1.to_be_bytes());
+    }
 }
 
 impl TimeIndex {
-    /// Creates an empty index preallocated to `max_bytes`.
-    pub(crate) fn create(path: &Path, max_bytes: u32) -> io::Result<Self> {
-        Ok(Self {
-            file: IndexFile::create(path, ENTRY_LEN, max_bytes)?,
-        })
-    }
-
     /// Opens a sealed index, returning `None` unless it is present and monotonic.
     pub(crate) fn open_checked(path: &Path) -> io::Result<Option<Self>> {
-        let Some(file) = IndexFile::open_sealed(path, ENTRY_LEN)? else {
+        let Some(index) = Self::open_sealed(path)? else {
             return Ok(None);
         };
-        let index = Self { file };
-        for i in 1..index.file.len() {
-            let (pts, prel) = index.entry(i - 1);
-            let (ts, rel) = index.entry(i);
+        for i in 1..index.len() {
+            let (pts, prel) = index.get(i - 1);
+            let (ts, rel) = index.get(i);
             if ts <= pts || rel < prel {
                 return Ok(None);
             }
@@ -49,25 +44,14 @@ impl TimeIndex {
         Ok(Some(index))
     }
 
-    fn entry(&self, i: usize) -> (i64, u32) {
-        decode(self.file.entry(i))
-    }
-
     /// The entry with the largest timestamp < `ts`, if any.
     pub(crate) fn lookup_before(&self, ts: i64) -> Option<(i64, u32)> {
-        let n = self.file.partition_point(|e| decode(e).0 < ts);
-        n.checked_sub(1).map(|i| self.entry(i))
+        self.last_where(|(t, _)| t < ts)
     }
 
     /// The last entry with relative offset < `rel`, if any.
     pub(crate) fn last_below_offset(&self, rel: u32) -> Option<(i64, u32)> {
-        let n = self.file.partition_point(|e| decode(e).1 < rel);
-        n.checked_sub(1).map(|i| self.entry(i))
-    }
-
-    /// The last entry, if any.
-    pub(crate) fn last(&self) -> Option<(i64, u32)> {
-        self.file.len().checked_sub(1).map(|i| self.entry(i))
+        self.last_where(|(_, r)| r < rel)
     }
 
     /// Appends `(ts, rel)` if `ts` is larger than the last entry; false if it did not fit.
@@ -75,35 +59,7 @@ impl TimeIndex {
         if self.last().is_some_and(|(last, _)| ts <= last) {
             return true;
         }
-        let mut e = [0u8; ENTRY_LEN];
-        e[..8].copy_from_slice(&ts.to_be_bytes());
-        e[8..].copy_from_slice(&rel.to_be_bytes());
-        self.file.push(&e)
-    }
-
-    /// Whether no more entries fit.
-    pub(crate) fn is_full(&self) -> bool {
-        self.file.is_full()
-    }
-
-    /// Makes room for appends again (reopened active segment).
-    pub(crate) fn grow(&mut self, max_bytes: u32) -> io::Result<()> {
-        self.file.grow(max_bytes)
-    }
-
-    /// Trims the file to its entries.
-    pub(crate) fn trim(&mut self) -> io::Result<()> {
-        self.file.trim()
-    }
-
-    /// Flushes the mapping and the file.
-    pub(crate) fn sync(&self) -> io::Result<()> {
-        self.file.sync()
-    }
-
-    /// Path of the index file.
-    pub(crate) fn path(&self) -> &Path {
-        self.file.path()
+        self.push((ts, rel))
     }
 }
 

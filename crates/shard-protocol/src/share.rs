@@ -162,6 +162,9 @@ pub(crate) const LEADER_MIN: usize = 4 + 4 + TAGS_MIN;
 pub(crate) const NODE_ENDPOINT_MIN: usize = 4 + 1 + 4 + 1 + TAGS_MIN;
 /// A topic entry: uuid, partition array, tags.
 pub(crate) const TOPIC_MIN: usize = 16 + ARRAY_MIN + TAGS_MIN;
+/// A request partition with acknowledgements (`FetchPartition`, `AcknowledgePartition`):
+/// int32, array, tags.
+pub(crate) const ACK_PARTITION_MIN: usize = 4 + ARRAY_MIN + TAGS_MIN;
 
 // ---------------------------------------------------------------------------------------------
 // Decoding primitives over an untrusted `Bytes` buffer.
@@ -340,6 +343,58 @@ pub(crate) fn get_ack_batch(buf: &mut Bytes) -> Result<AcknowledgementBatch> {
     })
 }
 
+/// Reads a request partition with acknowledgements (`FetchPartition`, `AcknowledgePartition`,
+/// the same layout in both schemas): its index and acknowledgement batches.
+pub(crate) fn get_ack_partition(buf: &mut Bytes) -> Result<(i32, Vec<AcknowledgementBatch>)> {
+    let partition_index = get_i32(buf, "Partitions.PartitionIndex")?;
+    let batches = get_array(buf, "Partitions.AcknowledgementBatches", ACK_BATCH_MIN, get_ack_batch)?;
+    skip_tagged_fields(buf, "Partitions tagged fields")?;
+    Ok((partition_index, batches))
+}
+
+/// Field names, for errors, of a topic array entry. The entry layout (topic id, partition
+/// array, tags) is shared by both schemas' request `Topics` and response `Responses`.
+pub(crate) struct TopicFields {
+    /// The topic id.
+    pub(crate) topic_id: &'static str,
+    /// The partition array.
+    pub(crate) partitions: &'static str,
+    /// The entry's tagged fields.
+    pub(crate) tags: &'static str,
+}
+
+/// A request's `Topics`.
+pub(crate) const REQUEST_TOPICS: TopicFields = TopicFields {
+    topic_id: "Topics.TopicId",
+    partitions: "Topics.Partitions",
+    tags: "Topics tagged fields",
+};
+
+/// A response's `Responses`.
+pub(crate) const RESPONSE_TOPICS: TopicFields = TopicFields {
+    topic_id: "Responses.TopicId",
+    partitions: "Responses.Partitions",
+    tags: "Responses tagged fields",
+};
+
+/// Reads the topic array `field`: per entry a topic id, a partition array whose elements
+/// `partition` reads (each at least `partition_min` bytes) and tags, made into a `T` by `topic`.
+pub(crate) fn get_topics<T, P>(
+    buf: &mut Bytes,
+    field: &'static str,
+    names: &TopicFields,
+    partition_min: usize,
+    mut partition: impl FnMut(&mut Bytes) -> Result<P>,
+    topic: impl Fn(Uuid, Vec<P>) -> T,
+) -> Result<Vec<T>> {
+    get_array(buf, field, TOPIC_MIN, |buf| {
+        let topic_id = get_uuid(buf, names.topic_id)?;
+        let partitions = get_array(buf, names.partitions, partition_min, &mut partition)?;
+        skip_tagged_fields(buf, names.tags)?;
+        Ok(topic(topic_id, partitions))
+    })
+}
+
 pub(crate) fn get_leader(buf: &mut Bytes) -> Result<LeaderIdAndEpoch> {
     let leader_id = get_i32(buf, "CurrentLeader.LeaderId")?;
     let leader_epoch = get_i32(buf, "CurrentLeader.LeaderEpoch")?;
@@ -410,6 +465,37 @@ pub(crate) fn put_ack_batches(buf: &mut BytesMut, batches: &[AcknowledgementBatc
         put_compact_len(buf, b.acknowledge_types.len(), "AcknowledgementBatches.AcknowledgeTypes")?;
         for &t in &b.acknowledge_types {
             buf.put_i8(t);
+        }
+        put_no_tags(buf);
+    }
+    Ok(())
+}
+
+/// Writes a request partition with acknowledgements (see [`get_ack_partition`]).
+pub(crate) fn put_ack_partition(buf: &mut BytesMut, partition_index: i32, batches: &[AcknowledgementBatch]) -> Result<()> {
+    buf.put_i32(partition_index);
+    put_ack_batches(buf, batches)?;
+    put_no_tags(buf);
+    Ok(())
+}
+
+/// Writes the topic array `field` (see [`get_topics`]): `split` gives an entry's topic id and
+/// partitions, `partition` writes one partition.
+pub(crate) fn put_topics<'a, T, P: 'a>(
+    buf: &mut BytesMut,
+    field: &'static str,
+    names: &TopicFields,
+    topics: &'a [T],
+    split: impl Fn(&'a T) -> (Uuid, &'a [P]),
+    mut partition: impl FnMut(&mut BytesMut, &'a P) -> Result<()>,
+) -> Result<()> {
+    put_compact_len(buf, topics.len(), field)?;
+    for t in topics {
+        let (topic_id, partitions) = split(t);
+        buf.put_slice(topic_id.as_bytes());
+        put_compact_len(buf, partitions.len(), names.partitions)?;
+        for p in partitions {
+            partition(buf, p)?;
         }
         put_no_tags(buf);
     }

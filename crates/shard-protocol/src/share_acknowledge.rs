@@ -11,14 +11,12 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use crate::share::{
-    ACK_BATCH_MIN, ARRAY_MIN, AcknowledgementBatch, FRAME_PREFIX_LEN, LEADER_MIN, LeaderIdAndEpoch, NODE_ENDPOINT_MIN, NodeEndpoint,
-    Result, ShareCodecError, TAGS_MIN, TOPIC_MIN, check_version, get_ack_batch, get_array, get_bool, get_i16, get_i32, get_leader,
-    get_node_endpoint, get_nullable_string, get_uuid, patch_frame_len, put_ack_batches, put_compact_len, put_frame_prefix, put_leader,
-    put_no_tags, put_node_endpoints, put_nullable_string, skip_tagged_fields,
+    ACK_PARTITION_MIN, AcknowledgementBatch, FRAME_PREFIX_LEN, LEADER_MIN, LeaderIdAndEpoch, NODE_ENDPOINT_MIN, NodeEndpoint,
+    REQUEST_TOPICS, RESPONSE_TOPICS, Result, ShareCodecError, TAGS_MIN, check_version, get_ack_partition, get_array, get_bool, get_i16,
+    get_i32, get_leader, get_node_endpoint, get_nullable_string, get_topics, patch_frame_len, put_ack_partition, put_frame_prefix,
+    put_leader, put_no_tags, put_node_endpoints, put_nullable_string, put_topics, skip_tagged_fields,
 };
 
-/// `AcknowledgePartition`: int32, array, tags.
-const ACK_PARTITION_MIN: usize = 4 + ARRAY_MIN + TAGS_MIN;
 /// Response `PartitionData`: int32, int16, string, leader, tags.
 const PARTITION_DATA_MIN: usize = 4 + 2 + 1 + LEADER_MIN + TAGS_MIN;
 
@@ -71,20 +69,20 @@ impl ShareAcknowledgeRequest {
         } else {
             false
         };
-        let topics = get_array(buf, "ShareAcknowledgeRequest.Topics", TOPIC_MIN, |buf| {
-            let topic_id = get_uuid(buf, "Topics.TopicId")?;
-            let partitions = get_array(buf, "Topics.Partitions", ACK_PARTITION_MIN, |buf| {
-                let partition_index = get_i32(buf, "Partitions.PartitionIndex")?;
-                let acknowledgement_batches = get_array(buf, "Partitions.AcknowledgementBatches", ACK_BATCH_MIN, get_ack_batch)?;
-                skip_tagged_fields(buf, "Partitions tagged fields")?;
+        let topics = get_topics(
+            buf,
+            "ShareAcknowledgeRequest.Topics",
+            &REQUEST_TOPICS,
+            ACK_PARTITION_MIN,
+            |buf| {
+                let (partition_index, acknowledgement_batches) = get_ack_partition(buf)?;
                 Ok(ShareAcknowledgePartition {
                     partition_index,
                     acknowledgement_batches,
                 })
-            })?;
-            skip_tagged_fields(buf, "Topics tagged fields")?;
-            Ok(ShareAcknowledgeTopic { topic_id, partitions })
-        })?;
+            },
+            |topic_id, partitions| ShareAcknowledgeTopic { topic_id, partitions },
+        )?;
         skip_tagged_fields(buf, "ShareAcknowledgeRequest tagged fields")?;
         Ok(Self {
             group_id,
@@ -112,17 +110,14 @@ impl ShareAcknowledgeRequest {
         if version >= 2 {
             buf.put_u8(u8::from(self.is_renew_ack));
         }
-        put_compact_len(&mut buf, self.topics.len(), "ShareAcknowledgeRequest.Topics")?;
-        for t in &self.topics {
-            buf.put_slice(t.topic_id.as_bytes());
-            put_compact_len(&mut buf, t.partitions.len(), "Topics.Partitions")?;
-            for p in &t.partitions {
-                buf.put_i32(p.partition_index);
-                put_ack_batches(&mut buf, &p.acknowledgement_batches)?;
-                put_no_tags(&mut buf);
-            }
-            put_no_tags(&mut buf);
-        }
+        put_topics(
+            &mut buf,
+            "ShareAcknowledgeRequest.Topics",
+            &REQUEST_TOPICS,
+            &self.topics,
+            |t| (t.topic_id, &t.partitions),
+            |buf, p| put_ack_partition(buf, p.partition_index, &p.acknowledgement_batches),
+        )?;
         put_no_tags(&mut buf);
         Ok(buf)
     }
@@ -209,9 +204,12 @@ impl ShareAcknowledgeResponse {
         } else {
             0
         };
-        let responses = get_array(buf, "ShareAcknowledgeResponse.Responses", TOPIC_MIN, |buf| {
-            let topic_id = get_uuid(buf, "Responses.TopicId")?;
-            let partitions = get_array(buf, "Responses.Partitions", PARTITION_DATA_MIN, |buf| {
+        let responses = get_topics(
+            buf,
+            "ShareAcknowledgeResponse.Responses",
+            &RESPONSE_TOPICS,
+            PARTITION_DATA_MIN,
+            |buf| {
                 let partition_index = get_i32(buf, "Partitions.PartitionIndex")?;
                 let error_code = get_i16(buf, "Partitions.ErrorCode")?;
                 let error_message = get_nullable_string(buf, "Partitions.ErrorMessage")?;
@@ -223,10 +221,9 @@ impl ShareAcknowledgeResponse {
                     error_message,
                     current_leader,
                 })
-            })?;
-            skip_tagged_fields(buf, "Responses tagged fields")?;
-            Ok(ShareAcknowledgeTopicResponse { topic_id, partitions })
-        })?;
+            },
+            |topic_id, partitions| ShareAcknowledgeTopicResponse { topic_id, partitions },
+        )?;
         let node_endpoints = get_array(buf, "ShareAcknowledgeResponse.NodeEndpoints", NODE_ENDPOINT_MIN, get_node_endpoint)?;
         skip_tagged_fields(buf, "ShareAcknowledgeResponse tagged fields")?;
         Ok(Self {
@@ -246,19 +243,21 @@ impl ShareAcknowledgeResponse {
         if version >= 2 {
             buf.put_i32(self.acquisition_lock_timeout_ms);
         }
-        put_compact_len(buf, self.responses.len(), "ShareAcknowledgeResponse.Responses")?;
-        for t in &self.responses {
-            buf.put_slice(t.topic_id.as_bytes());
-            put_compact_len(buf, t.partitions.len(), "Responses.Partitions")?;
-            for p in &t.partitions {
+        put_topics(
+            buf,
+            "ShareAcknowledgeResponse.Responses",
+            &RESPONSE_TOPICS,
+            &self.responses,
+            |t| (t.topic_id, &t.partitions),
+            |buf, p| {
                 buf.put_i32(p.partition_index);
                 buf.put_i16(p.error_code);
                 put_nullable_string(buf, p.error_message.as_deref(), "Partitions.ErrorMessage")?;
                 put_leader(buf, &p.current_leader);
                 put_no_tags(buf);
-            }
-            put_no_tags(buf);
-        }
+                Ok(())
+            },
+        )?;
         put_node_endpoints(buf, &self.node_endpoints)?;
         put_no_tags(buf);
         Ok(())

@@ -17,14 +17,13 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use crate::share::{
-    ACK_BATCH_MIN, ARRAY_MIN, AcknowledgementBatch, FRAME_PREFIX_LEN, LEADER_MIN, LeaderIdAndEpoch, NODE_ENDPOINT_MIN, NodeEndpoint,
-    Result, ShareCodecError, TAGS_MIN, TOPIC_MIN, check_version, get_ack_batch, get_array, get_bool, get_bytes, get_i8, get_i16, get_i32,
-    get_i64, get_leader, get_node_endpoint, get_nullable_string, get_uuid, patch_frame_len, put_ack_batches, put_compact_len,
-    put_frame_prefix, put_leader, put_no_tags, put_node_endpoints, put_nullable_string, skip_tagged_fields,
+    ACK_PARTITION_MIN, ARRAY_MIN, AcknowledgementBatch, FRAME_PREFIX_LEN, LEADER_MIN, LeaderIdAndEpoch, NODE_ENDPOINT_MIN, NodeEndpoint,
+    REQUEST_TOPICS, RESPONSE_TOPICS, Result, ShareCodecError, TAGS_MIN, check_version, get_ack_partition, get_array, get_bool, get_bytes,
+    get_i8, get_i16, get_i32, get_i64, get_leader, get_node_endpoint, get_nullable_string, get_topics, get_uuid, patch_frame_len,
+    put_ack_partition, put_compact_len, put_frame_prefix, put_leader, put_no_tags, put_node_endpoints, put_nullable_string, put_topics,
+    skip_tagged_fields,
 };
 
-/// `FetchPartition`: int32, array, tags.
-const FETCH_PARTITION_MIN: usize = 4 + ARRAY_MIN + TAGS_MIN;
 /// `ForgottenTopic`: uuid, array, tags.
 const FORGOTTEN_TOPIC_MIN: usize = 16 + ARRAY_MIN + TAGS_MIN;
 /// Response `PartitionData`: int32, int16, string, int16, string, leader, bytes, array, tags.
@@ -131,20 +130,20 @@ impl ShareFetchRequest {
         } else {
             (0, false)
         };
-        let topics = get_array(buf, "ShareFetchRequest.Topics", TOPIC_MIN, |buf| {
-            let topic_id = get_uuid(buf, "Topics.TopicId")?;
-            let partitions = get_array(buf, "Topics.Partitions", FETCH_PARTITION_MIN, |buf| {
-                let partition_index = get_i32(buf, "Partitions.PartitionIndex")?;
-                let acknowledgement_batches = get_array(buf, "Partitions.AcknowledgementBatches", ACK_BATCH_MIN, get_ack_batch)?;
-                skip_tagged_fields(buf, "Partitions tagged fields")?;
+        let topics = get_topics(
+            buf,
+            "ShareFetchRequest.Topics",
+            &REQUEST_TOPICS,
+            ACK_PARTITION_MIN,
+            |buf| {
+                let (partition_index, acknowledgement_batches) = get_ack_partition(buf)?;
                 Ok(ShareFetchPartition {
                     partition_index,
                     acknowledgement_batches,
                 })
-            })?;
-            skip_tagged_fields(buf, "Topics tagged fields")?;
-            Ok(ShareFetchTopic { topic_id, partitions })
-        })?;
+            },
+            |topic_id, partitions| ShareFetchTopic { topic_id, partitions },
+        )?;
         let forgotten_topics_data = get_array(buf, "ShareFetchRequest.ForgottenTopicsData", FORGOTTEN_TOPIC_MIN, |buf| {
             let topic_id = get_uuid(buf, "ForgottenTopicsData.TopicId")?;
             let partitions = get_array(buf, "ForgottenTopicsData.Partitions", 4, |b| {
@@ -193,17 +192,14 @@ impl ShareFetchRequest {
             buf.put_i8(self.share_acquire_mode);
             buf.put_u8(u8::from(self.is_renew_ack));
         }
-        put_compact_len(&mut buf, self.topics.len(), "ShareFetchRequest.Topics")?;
-        for t in &self.topics {
-            buf.put_slice(t.topic_id.as_bytes());
-            put_compact_len(&mut buf, t.partitions.len(), "Topics.Partitions")?;
-            for p in &t.partitions {
-                buf.put_i32(p.partition_index);
-                put_ack_batches(&mut buf, &p.acknowledgement_batches)?;
-                put_no_tags(&mut buf);
-            }
-            put_no_tags(&mut buf);
-        }
+        put_topics(
+            &mut buf,
+            "ShareFetchRequest.Topics",
+            &REQUEST_TOPICS,
+            &self.topics,
+            |t| (t.topic_id, &t.partitions),
+            |buf, p| put_ack_partition(buf, p.partition_index, &p.acknowledgement_batches),
+        )?;
         put_compact_len(&mut buf, self.forgotten_topics_data.len(), "ShareFetchRequest.ForgottenTopicsData")?;
         for f in &self.forgotten_topics_data {
             buf.put_slice(f.topic_id.as_bytes());
@@ -342,9 +338,12 @@ impl ShareFetchResponse {
         let error_code = get_i16(buf, "ShareFetchResponse.ErrorCode")?;
         let error_message = get_nullable_string(buf, "ShareFetchResponse.ErrorMessage")?;
         let acquisition_lock_timeout_ms = get_i32(buf, "ShareFetchResponse.AcquisitionLockTimeoutMs")?;
-        let responses = get_array(buf, "ShareFetchResponse.Responses", TOPIC_MIN, |buf| {
-            let topic_id = get_uuid(buf, "Responses.TopicId")?;
-            let partitions = get_array(buf, "Responses.Partitions", PARTITION_DATA_MIN, |buf| {
+        let responses = get_topics(
+            buf,
+            "ShareFetchResponse.Responses",
+            &RESPONSE_TOPICS,
+            PARTITION_DATA_MIN,
+            |buf| {
                 let partition_index = get_i32(buf, "Partitions.PartitionIndex")?;
                 let error_code = get_i16(buf, "Partitions.ErrorCode")?;
                 let error_message = get_nullable_string(buf, "Partitions.ErrorMessage")?;
@@ -374,10 +373,9 @@ impl ShareFetchResponse {
                     records: if records.is_empty() { Vec::new() } else { vec![records] },
                     acquired_records,
                 })
-            })?;
-            skip_tagged_fields(buf, "Responses tagged fields")?;
-            Ok(ShareFetchTopicResponse { topic_id, partitions })
-        })?;
+            },
+            |topic_id, partitions| ShareFetchTopicResponse { topic_id, partitions },
+        )?;
         let node_endpoints = get_array(buf, "ShareFetchResponse.NodeEndpoints", NODE_ENDPOINT_MIN, get_node_endpoint)?;
         skip_tagged_fields(buf, "ShareFetchResponse tagged fields")?;
         Ok(Self {
@@ -438,11 +436,13 @@ impl ShareFetchResponse {
         buf.put_i16(self.error_code);
         put_nullable_string(buf, self.error_message.as_deref(), "ShareFetchResponse.ErrorMessage")?;
         buf.put_i32(self.acquisition_lock_timeout_ms);
-        put_compact_len(buf, self.responses.len(), "ShareFetchResponse.Responses")?;
-        for t in &self.responses {
-            buf.put_slice(t.topic_id.as_bytes());
-            put_compact_len(buf, t.partitions.len(), "Responses.Partitions")?;
-            for p in &t.partitions {
+        put_topics(
+            buf,
+            "ShareFetchResponse.Responses",
+            &RESPONSE_TOPICS,
+            &self.responses,
+            |t| (t.topic_id, &t.partitions),
+            |buf, p| {
                 buf.put_i32(p.partition_index);
                 buf.put_i16(p.error_code);
                 put_nullable_string(buf, p.error_message.as_deref(), "Partitions.ErrorMessage")?;
@@ -482,9 +482,9 @@ impl ShareFetchResponse {
                     put_no_tags(buf);
                 }
                 put_no_tags(buf);
-            }
-            put_no_tags(buf);
-        }
+                Ok(())
+            },
+        )?;
         put_node_endpoints(buf, &self.node_endpoints)?;
         put_no_tags(buf);
         Ok(spliced)

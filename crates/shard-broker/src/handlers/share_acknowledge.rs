@@ -8,46 +8,50 @@ use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use shard_protocol::{
     LeaderIdAndEpoch, ShareAcknowledgePartitionResponse, ShareAcknowledgeRequest, ShareAcknowledgeResponse, ShareAcknowledgeTopicResponse,
+    ShareCodecError,
 };
 use uuid::Uuid;
 
-use super::share_common::{TopError, apply_acks, identity, session_error};
-use super::{Ctx, Reply, s};
+use super::share_common::{Refusal, ShareApi, apply_acks, identity, session_error};
+use super::{Ctx, LaterReply, Reply, s};
 
-/// Decodes and serves ShareAcknowledge.
-pub fn handle(ctx: &Ctx, mut body: Bytes) -> Reply {
-    let req = match ShareAcknowledgeRequest::decode(&mut body, ctx.version) {
-        Ok(req) => req,
-        Err(e) => return Reply::Close(format!("cannot decode ShareAcknowledge: {e}")),
-    };
-    let ctx = ctx.clone();
-    // Answered once the acknowledgements are durable.
-    Reply::Later(Box::pin(async move {
-        let resp = serve(&ctx, req).await;
-        match resp.encode_frame(ctx.version, ctx.correlation_id) {
-            Ok(frame) => Some(frame),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot encode ShareAcknowledge response");
-                None
-            }
+impl ShareApi for ShareAcknowledgeRequest {
+    const NAME: &'static str = "ShareAcknowledge";
+    type Response = ShareAcknowledgeResponse;
+    type Frame = Bytes;
+
+    fn decode(body: &mut Bytes, version: i16) -> Result<Self, ShareCodecError> {
+        Self::decode(body, version)
+    }
+
+    fn serve(self, ctx: &Ctx) -> impl Future<Output = Result<Self::Response, Refusal>> + Send {
+        serve(ctx, self)
+    }
+
+    fn refused(r: Refusal) -> Self::Response {
+        ShareAcknowledgeResponse {
+            error_code: r.code,
+            error_message: Some(s(r.message)),
+            acquisition_lock_timeout_ms: r.lock_ms,
+            ..Default::default()
         }
-    }))
-}
+    }
 
-fn top_error(lock_ms: i32, (code, message): TopError) -> ShareAcknowledgeResponse {
-    ShareAcknowledgeResponse {
-        error_code: code,
-        error_message: Some(s(message)),
-        acquisition_lock_timeout_ms: lock_ms,
-        ..Default::default()
+    fn encode(response: &Self::Response, version: i16, correlation_id: i32) -> Result<Bytes, ShareCodecError> {
+        response.encode_frame(version, correlation_id)
+    }
+
+    // Answered once the acknowledgements are durable.
+    fn later(answer: LaterReply) -> Reply {
+        Reply::Later(answer)
     }
 }
 
-async fn serve(ctx: &Ctx, req: ShareAcknowledgeRequest) -> ShareAcknowledgeResponse {
+async fn serve(ctx: &Ctx, req: ShareAcknowledgeRequest) -> Result<ShareAcknowledgeResponse, Refusal> {
     let b = &ctx.broker;
     let (group, member) = match identity(&req.group_id, &req.member_id) {
         Ok(ids) => ids,
-        Err(e) => return top_error(0, e),
+        Err(e) => return Err(Refusal::new(0, e)),
     };
     let lock_ms = b.group_configs.share_settings(&group).record_lock_duration_ms;
     let key = (group.clone(), member.clone());
@@ -55,16 +59,19 @@ async fn serve(ctx: &Ctx, req: ShareAcknowledgeRequest) -> ShareAcknowledgeRespo
     match epoch {
         0 => {
             let message = "ShareAcknowledge cannot open a share session (epoch 0)";
-            return top_error(lock_ms, (ResponseError::InvalidShareSessionEpoch.code(), message.into()));
+            return Err(Refusal::new(
+                lock_ms,
+                (ResponseError::InvalidShareSessionEpoch.code(), message.into()),
+            ));
         }
         -1 => {
             if !b.shares.session_exists(&key) {
-                return top_error(lock_ms, session_error(crate::share::sessions::SessionError::NotFound));
+                return Err(Refusal::new(lock_ms, session_error(crate::share::sessions::SessionError::NotFound)));
             }
         }
         _ => {
             if let Err(e) = b.shares.advance_session(&key, epoch, Vec::new(), Vec::new()) {
-                return top_error(lock_ms, session_error(e));
+                return Err(Refusal::new(lock_ms, session_error(e)));
             }
         }
     }
@@ -87,7 +94,7 @@ async fn serve(ctx: &Ctx, req: ShareAcknowledgeRequest) -> ShareAcknowledgeRespo
     if epoch == -1
         && let Err(e) = b.shares.close_session(&key)
     {
-        return top_error(lock_ms, session_error(e));
+        return Err(Refusal::new(lock_ms, session_error(e)));
     }
     applied.make_durable(ctx).await;
     let mut topics: BTreeMap<Uuid, Vec<ShareAcknowledgePartitionResponse>> = BTreeMap::new();
@@ -99,12 +106,12 @@ async fn serve(ctx: &Ctx, req: ShareAcknowledgeRequest) -> ShareAcknowledgeRespo
             current_leader: LeaderIdAndEpoch::default(),
         });
     }
-    ShareAcknowledgeResponse {
+    Ok(ShareAcknowledgeResponse {
         acquisition_lock_timeout_ms: lock_ms,
         responses: topics
             .into_iter()
             .map(|(topic_id, partitions)| ShareAcknowledgeTopicResponse { topic_id, partitions })
             .collect(),
         ..Default::default()
-    }
+    })
 }

@@ -1,19 +1,82 @@
-//! What ShareFetch and ShareAcknowledge have in common: request identity checks and applying
-//! acknowledgement batches.
+//! What ShareFetch and ShareAcknowledge have in common: decoding and the deferred answer,
+//! request identity checks, top-level refusals and applying acknowledgement batches.
 
+use std::pin::Pin;
+
+use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::protocol::StrBytes;
-use shard_protocol::AcknowledgementBatch;
+use shard_protocol::{AcknowledgementBatch, ShareCodecError};
 use shard_share::MemberId;
 use uuid::Uuid;
 
-use super::Ctx;
+use super::{Ctx, Reply};
 use crate::share::acks;
 use crate::share::group::MAX_MEMBER_ID_LEN;
 use crate::share::sessions::SessionError;
 
 /// A top-level refusal: error code and message.
 pub type TopError = (i16, String);
+
+/// A refusal of the whole request, answered with the top-level error and no partitions.
+#[derive(Debug)]
+pub struct Refusal {
+    /// The group's record lock duration (0 before the group is known).
+    pub lock_ms: i32,
+    /// Error code.
+    pub code: i16,
+    /// Error message.
+    pub message: String,
+}
+
+impl Refusal {
+    /// `error`, answered with `lock_ms`.
+    pub fn new(lock_ms: i32, (code, message): TopError) -> Self {
+        Self { lock_ms, code, message }
+    }
+}
+
+/// A share API served from shard-protocol's hand-written codecs (ShareFetch, ShareAcknowledge),
+/// implemented on its request type.
+pub trait ShareApi: Sized + Send + 'static {
+    /// The API's name, for logs and close reasons.
+    const NAME: &'static str;
+    /// The response type.
+    type Response: Send;
+    /// The encoded response: one frame, or chunks that share the record bytes.
+    type Frame: Send + 'static;
+
+    /// Decodes the request body.
+    fn decode(body: &mut Bytes, version: i16) -> Result<Self, ShareCodecError>;
+    /// Serves the request; may wait (long poll, durability) before answering.
+    fn serve(self, ctx: &Ctx) -> impl Future<Output = Result<Self::Response, Refusal>> + Send;
+    /// The response to a refused request.
+    fn refused(refusal: Refusal) -> Self::Response;
+    /// Encodes the response with its header.
+    fn encode(response: &Self::Response, version: i16, correlation_id: i32) -> Result<Self::Frame, ShareCodecError>;
+    /// The reply variant that writes a deferred `Frame`.
+    fn later(answer: Pin<Box<dyn Future<Output = Option<Self::Frame>> + Send>>) -> Reply;
+}
+
+/// Decodes and serves a share request. The answer is deferred: it waits for `serve`, which may
+/// long-poll or wait for acknowledgements to become durable.
+pub fn handle<A: ShareApi>(ctx: &Ctx, mut body: Bytes) -> Reply {
+    let req = match A::decode(&mut body, ctx.version) {
+        Ok(req) => req,
+        Err(e) => return Reply::Close(format!("cannot decode {}: {e}", A::NAME)),
+    };
+    let ctx = ctx.clone();
+    A::later(Box::pin(async move {
+        let resp = req.serve(&ctx).await.unwrap_or_else(A::refused);
+        match A::encode(&resp, ctx.version, ctx.correlation_id) {
+            Ok(frame) => Some(frame),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode {} response", A::NAME);
+                None
+            }
+        }
+    }))
+}
 
 /// Checks GroupId and MemberId, as KafkaApis does before anything else.
 pub fn identity(group_id: &Option<StrBytes>, member_id: &Option<StrBytes>) -> Result<(String, String), TopError> {

@@ -9,14 +9,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use shard_protocol::{
-    AcquiredRecords, LeaderIdAndEpoch, ShareFetchPartitionResponse, ShareFetchRequest, ShareFetchResponse, ShareFetchTopicResponse,
+    AcquiredRecords, LeaderIdAndEpoch, ShareCodecError, ShareFetchPartitionResponse, ShareFetchRequest, ShareFetchResponse,
+    ShareFetchTopicResponse,
 };
 use shard_share::AcquireMode;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::share_common::{AckResult, TopError, apply_acks, identity, session_error};
-use super::{Ctx, Reply, log_error_code, s};
+use super::share_common::{AckResult, Refusal, ShareApi, apply_acks, identity, session_error};
+use super::{Ctx, LaterChunks, Reply, log_error_code, s};
 use crate::share::manager::SlotError;
 use crate::share::sessions::SessionError;
 use crate::share::slot::{Acquired, PartitionSlot};
@@ -25,31 +26,35 @@ use crate::share::slot::{Acquired, PartitionSlot};
 /// without reading the client's whole `fetch.max.bytes` (50 MiB) every time.
 const READ_CHUNK: usize = 1 << 20;
 
-/// Decodes and serves ShareFetch.
-pub fn handle(ctx: &Ctx, mut body: Bytes) -> Reply {
-    let req = match ShareFetchRequest::decode(&mut body, ctx.version) {
-        Ok(req) => req,
-        Err(e) => return Reply::Close(format!("cannot decode ShareFetch: {e}")),
-    };
-    let ctx = ctx.clone();
-    Reply::LaterChunks(Box::pin(async move {
-        let resp = serve(&ctx, req).await;
-        match resp.encode_frame_chunks(ctx.version, ctx.correlation_id) {
-            Ok(chunks) => Some(chunks),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot encode ShareFetch response");
-                None
-            }
-        }
-    }))
-}
+impl ShareApi for ShareFetchRequest {
+    const NAME: &'static str = "ShareFetch";
+    type Response = ShareFetchResponse;
+    type Frame = Vec<Bytes>;
 
-fn top_error(lock_ms: i32, (code, message): TopError) -> ShareFetchResponse {
-    ShareFetchResponse {
-        error_code: code,
-        error_message: Some(s(message)),
-        acquisition_lock_timeout_ms: lock_ms,
-        ..Default::default()
+    fn decode(body: &mut Bytes, version: i16) -> Result<Self, ShareCodecError> {
+        Self::decode(body, version)
+    }
+
+    fn serve(self, ctx: &Ctx) -> impl Future<Output = Result<Self::Response, Refusal>> + Send {
+        serve(ctx, self)
+    }
+
+    fn refused(r: Refusal) -> Self::Response {
+        ShareFetchResponse {
+            error_code: r.code,
+            error_message: Some(s(r.message)),
+            acquisition_lock_timeout_ms: r.lock_ms,
+            ..Default::default()
+        }
+    }
+
+    // Chunks, so record bytes go out as read, not copied into one frame.
+    fn encode(response: &Self::Response, version: i16, correlation_id: i32) -> Result<Vec<Bytes>, ShareCodecError> {
+        response.encode_frame_chunks(version, correlation_id)
+    }
+
+    fn later(answer: LaterChunks) -> Reply {
+        Reply::LaterChunks(answer)
     }
 }
 
@@ -63,18 +68,18 @@ struct Part {
     always: bool,
 }
 
-async fn serve(ctx: &Ctx, req: ShareFetchRequest) -> ShareFetchResponse {
+async fn serve(ctx: &Ctx, req: ShareFetchRequest) -> Result<ShareFetchResponse, Refusal> {
     let b = &ctx.broker;
     let (group, member) = match identity(&req.group_id, &req.member_id) {
         Ok(ids) => ids,
-        Err(e) => return top_error(0, e),
+        Err(e) => return Err(Refusal::new(0, e)),
     };
     let settings = b.group_configs.share_settings(&group);
     let lock_ms = settings.record_lock_duration_ms;
     let renew = ctx.version >= 2 && req.is_renew_ack;
     if renew && (req.max_bytes != 0 || req.min_bytes != 0 || req.max_records != 0 || req.max_wait_ms != 0) {
         let message = "MaxBytes, MinBytes, MaxRecords and MaxWaitMs must be 0 in a renew request";
-        return top_error(lock_ms, (ResponseError::InvalidRequest.code(), message.into()));
+        return Err(Refusal::new(lock_ms, (ResponseError::InvalidRequest.code(), message.into())));
     }
     let has_acks = req
         .topics
@@ -96,7 +101,7 @@ async fn serve(ctx: &Ctx, req: ShareFetchRequest) -> ShareFetchResponse {
         0 => {
             if has_acks {
                 let message = "a request opening a share session cannot carry acknowledgements";
-                return top_error(lock_ms, (ResponseError::InvalidRequest.code(), message.into()));
+                return Err(Refusal::new(lock_ms, (ResponseError::InvalidRequest.code(), message.into())));
             }
             let set: BTreeSet<(Uuid, i32)> = requested.iter().copied().collect();
             if let Err(e) = b.shares.open_session(key.clone(), set.clone(), ctx.conn.id) {
@@ -104,19 +109,19 @@ async fn serve(ctx: &Ctx, req: ShareFetchRequest) -> ShareFetchResponse {
                     // Kafka waits MaxWaitMs before refusing, so clients do not spin.
                     tokio::time::sleep(max_wait(&req)).await;
                 }
-                return top_error(lock_ms, session_error(e));
+                return Err(Refusal::new(lock_ms, session_error(e)));
             }
             set.into_iter().collect()
         }
         -1 => {
             if !b.shares.session_exists(&key) {
-                return top_error(lock_ms, session_error(SessionError::NotFound));
+                return Err(Refusal::new(lock_ms, session_error(SessionError::NotFound)));
             }
             Vec::new()
         }
         _ => match b.shares.advance_session(&key, epoch, requested.clone(), forgotten) {
             Ok(partitions) => partitions,
-            Err(e) => return top_error(lock_ms, session_error(e)),
+            Err(e) => return Err(Refusal::new(lock_ms, session_error(e))),
         },
     };
     let member_id = b.shares.member(&group, &member);
@@ -144,7 +149,7 @@ async fn serve(ctx: &Ctx, req: ShareFetchRequest) -> ShareFetchResponse {
     let mut parts: BTreeMap<(Uuid, i32), Part> = BTreeMap::new();
     if epoch == -1 {
         if let Err(e) = b.shares.close_session(&key) {
-            return top_error(lock_ms, session_error(e));
+            return Err(Refusal::new(lock_ms, session_error(e)));
         }
     } else if !renew {
         if epoch == 0 {
@@ -174,7 +179,7 @@ async fn serve(ctx: &Ctx, req: ShareFetchRequest) -> ShareFetchResponse {
         let at = (ack.topic_id, ack.partition);
         parts.entry(at).or_default().ack = Some(ack);
     }
-    response(lock_ms, parts)
+    Ok(response(lock_ms, parts))
 }
 
 fn max_wait(req: &ShareFetchRequest) -> Duration {

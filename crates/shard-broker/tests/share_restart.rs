@@ -158,6 +158,17 @@ async fn consume_and_acknowledge(addr: SocketAddr, group: &str, topic: Uuid) -> 
     c
 }
 
+/// Runs `consume_and_acknowledge` on a fresh in-process broker for group "g" on topic "events",
+/// closes the consumer and stops the broker gracefully; returns its data dir and the topic id.
+async fn acknowledge_then_stop_gracefully() -> (tempfile::TempDir, Uuid) {
+    let broker = TestBroker::start("").await;
+    let mut admin = broker.client().await;
+    let topic = create_topic(&mut admin, "events", 1).await;
+    let c = consume_and_acknowledge(broker.addr, "g", topic).await;
+    drop(c);
+    (broker.stop().await, topic)
+}
+
 /// What a new consumer is delivered after a restart of the state `consume_and_acknowledge` left.
 /// `held_count` is the delivery count 7..=9 come back with: 1 after a crash (acquisitions are
 /// not persisted, so they return with the count they had before), 2 after a graceful stop
@@ -171,12 +182,7 @@ async fn assert_recovered(addr: SocketAddr, group: &str, topic: Uuid, held_count
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_records_are_not_redelivered_after_a_graceful_restart() {
-    let broker = TestBroker::start("").await;
-    let mut admin = broker.client().await;
-    let topic = create_topic(&mut admin, "events", 1).await;
-    let c = consume_and_acknowledge(broker.addr, "g", topic).await;
-    drop(c);
-    let dir = broker.stop().await;
+    let (dir, topic) = acknowledge_then_stop_gracefully().await;
 
     let broker = TestBroker::start_in(dir, "").await;
     assert_recovered(broker.addr, "g", topic, 2).await;
@@ -358,12 +364,7 @@ async fn delete_groups_removes_persisted_state_so_a_recreated_group_starts_fresh
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_internal_topic_survives_start_up_is_listed_as_internal_and_is_refused_to_clients() {
-    let broker = TestBroker::start("").await;
-    let mut admin = broker.client().await;
-    let topic = create_topic(&mut admin, "events", 1).await;
-    let c = consume_and_acknowledge(broker.addr, "g", topic).await;
-    drop(c);
-    let dir = broker.stop().await;
+    let (dir, topic) = acknowledge_then_stop_gracefully().await;
     assert!(dir.path().join("__share_group_state-0").is_dir());
 
     let broker = TestBroker::start_in(dir, "").await;

@@ -132,20 +132,9 @@ impl RawClient {
 
     /// Encodes a request frame.
     pub fn frame<T: Encodable>(&mut self, key: ApiKey, version: i16, body: &T) -> (i32, Bytes) {
-        let correlation_id = self.next_correlation;
-        self.next_correlation += 1;
-        let header = RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(correlation_id)
-            .with_client_id(Some(StrBytes::from_static_str("shard-test")));
-        let mut buf = BytesMut::new();
-        buf.put_i32(0);
-        header.encode(&mut buf, key.request_header_version(version)).expect("encode header");
-        body.encode(&mut buf, version).expect("encode body");
-        let len = (buf.len() - 4) as i32;
-        buf[0..4].copy_from_slice(&len.to_be_bytes());
-        (correlation_id, buf.freeze())
+        let mut encoded = BytesMut::new();
+        body.encode(&mut encoded, version).expect("encode body");
+        self.frame_body(key, version, &encoded)
     }
 
     /// Frames a request body that was encoded elsewhere (the hand-written ShareFetch /

@@ -276,14 +276,14 @@ impl Decodable for AddPartitionsToTxnRequest {
         } else {
             Default::default()
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 3 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {
@@ -438,14 +438,14 @@ impl Decodable for AddPartitionsToTxnTopic {
         } else {
             types::Array(types::Int32).decode(buf)?
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 3 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {
@@ -702,14 +702,14 @@ impl Decodable for AddPartitionsToTxnTransaction {
         } else {
             Default::default()
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 3 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {

@@ -133,14 +133,14 @@ impl Decodable for ApiVersion {
         let api_key = types::Int16.decode(buf)?;
         let min_version = types::Int16.decode(buf)?;
         let max_version = types::Int16.decode(buf)?;
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 3 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {
@@ -491,7 +491,7 @@ impl Decodable for ApiVersionsResponse {
         let mut finalized_features_epoch = -1;
         let mut finalized_features = Default::default();
         let mut zk_migration_ready = false;
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 3 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
@@ -513,8 +513,8 @@ impl Decodable for ApiVersionsResponse {
                         zk_migration_ready = types::Boolean.decode(buf)?;
                     }
                     _ => {
-                        let unknown_value = buf.try_get_bytes(size as usize)?;
-                        unknown_tagged_fields.insert(tag as i32, unknown_value);
+                        // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                        let _ = (tag, buf.try_get_bytes(size as usize)?);
                     }
                 }
             }
@@ -716,14 +716,14 @@ impl Decodable for FinalizedFeatureKey {
         } else {
             0
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 3 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {
@@ -915,14 +915,14 @@ impl Decodable for SupportedFeatureKey {
         } else {
             0
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 3 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {

@@ -216,7 +216,7 @@ impl Decodable for BrokerHeartbeatRequest {
         let want_fence = types::Boolean.decode(buf)?;
         let want_shut_down = types::Boolean.decode(buf)?;
         let mut offline_log_dirs = Default::default();
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
         for _ in 0..num_tagged_fields {
             let tag: u32 = types::UnsignedVarInt.decode(buf)?;
@@ -230,8 +230,8 @@ impl Decodable for BrokerHeartbeatRequest {
                     }
                 }
                 _ => {
-                    let unknown_value = buf.try_get_bytes(size as usize)?;
-                    unknown_tagged_fields.insert(tag as i32, unknown_value);
+                    // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                    let _ = (tag, buf.try_get_bytes(size as usize)?);
                 }
             }
         }

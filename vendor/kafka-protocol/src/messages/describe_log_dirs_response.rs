@@ -150,14 +150,14 @@ impl Decodable for DescribeLogDirsPartition {
         let partition_size = types::Int64.decode(buf)?;
         let offset_lag = types::Int64.decode(buf)?;
         let is_future_key = types::Boolean.decode(buf)?;
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 2 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {
@@ -324,14 +324,14 @@ impl Decodable for DescribeLogDirsResponse {
         } else {
             types::Array(types::Struct { version }).decode(buf)?
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 2 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {
@@ -550,14 +550,14 @@ impl Decodable for DescribeLogDirsResult {
         } else {
             -1
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 2 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {
@@ -713,14 +713,14 @@ impl Decodable for DescribeLogDirsTopic {
         } else {
             types::Array(types::Struct { version }).decode(buf)?
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 2 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {

@@ -112,13 +112,13 @@ impl Decodable for Cursor {
         }
         let topic_name = types::CompactString.decode(buf)?;
         let partition_index = types::Int32.decode(buf)?;
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
         for _ in 0..num_tagged_fields {
             let tag: u32 = types::UnsignedVarInt.decode(buf)?;
             let size: u32 = types::UnsignedVarInt.decode(buf)?;
-            let unknown_value = buf.try_get_bytes(size as usize)?;
-            unknown_tagged_fields.insert(tag as i32, unknown_value);
+            // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+            let _ = (tag, buf.try_get_bytes(size as usize)?);
         }
         Ok(Self {
             topic_name,
@@ -255,13 +255,13 @@ impl Decodable for DescribeTopicPartitionsResponse {
         let throttle_time_ms = types::Int32.decode(buf)?;
         let topics = types::CompactArray(types::Struct { version }).decode(buf)?;
         let next_cursor = types::OptionStruct { version }.decode(buf)?;
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
         for _ in 0..num_tagged_fields {
             let tag: u32 = types::UnsignedVarInt.decode(buf)?;
             let size: u32 = types::UnsignedVarInt.decode(buf)?;
-            let unknown_value = buf.try_get_bytes(size as usize)?;
-            unknown_tagged_fields.insert(tag as i32, unknown_value);
+            // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+            let _ = (tag, buf.try_get_bytes(size as usize)?);
         }
         Ok(Self {
             throttle_time_ms,
@@ -503,13 +503,13 @@ impl Decodable for DescribeTopicPartitionsResponsePartition {
         let eligible_leader_replicas = types::CompactArray(types::Int32).decode(buf)?;
         let last_known_elr = types::CompactArray(types::Int32).decode(buf)?;
         let offline_replicas = types::CompactArray(types::Int32).decode(buf)?;
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
         for _ in 0..num_tagged_fields {
             let tag: u32 = types::UnsignedVarInt.decode(buf)?;
             let size: u32 = types::UnsignedVarInt.decode(buf)?;
-            let unknown_value = buf.try_get_bytes(size as usize)?;
-            unknown_tagged_fields.insert(tag as i32, unknown_value);
+            // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+            let _ = (tag, buf.try_get_bytes(size as usize)?);
         }
         Ok(Self {
             error_code,
@@ -712,13 +712,13 @@ impl Decodable for DescribeTopicPartitionsResponseTopic {
         let is_internal = types::Boolean.decode(buf)?;
         let partitions = types::CompactArray(types::Struct { version }).decode(buf)?;
         let topic_authorized_operations = types::Int32.decode(buf)?;
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
         for _ in 0..num_tagged_fields {
             let tag: u32 = types::UnsignedVarInt.decode(buf)?;
             let size: u32 = types::UnsignedVarInt.decode(buf)?;
-            let unknown_value = buf.try_get_bytes(size as usize)?;
-            unknown_tagged_fields.insert(tag as i32, unknown_value);
+            // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+            let _ = (tag, buf.try_get_bytes(size as usize)?);
         }
         Ok(Self {
             error_code,

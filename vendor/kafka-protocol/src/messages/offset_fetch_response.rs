@@ -212,14 +212,14 @@ impl Decodable for OffsetFetchResponse {
         } else {
             Default::default()
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 6 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {
@@ -414,14 +414,14 @@ impl Decodable for OffsetFetchResponseGroup {
         } else {
             0
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 6 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {
@@ -693,14 +693,14 @@ impl Decodable for OffsetFetchResponsePartition {
         } else {
             0
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 6 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {
@@ -964,14 +964,14 @@ impl Decodable for OffsetFetchResponsePartitions {
         } else {
             0
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 6 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {
@@ -1160,14 +1160,14 @@ impl Decodable for OffsetFetchResponseTopic {
         } else {
             Default::default()
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 6 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {
@@ -1342,14 +1342,14 @@ impl Decodable for OffsetFetchResponseTopics {
         } else {
             Default::default()
         };
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         if version >= 6 {
             let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
             for _ in 0..num_tagged_fields {
                 let tag: u32 = types::UnsignedVarInt.decode(buf)?;
                 let size: u32 = types::UnsignedVarInt.decode(buf)?;
-                let unknown_value = buf.try_get_bytes(size as usize)?;
-                unknown_tagged_fields.insert(tag as i32, unknown_value);
+                // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+                let _ = (tag, buf.try_get_bytes(size as usize)?);
             }
         }
         Ok(Self {

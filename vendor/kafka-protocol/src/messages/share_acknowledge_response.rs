@@ -112,13 +112,13 @@ impl Decodable for LeaderIdAndEpoch {
         }
         let leader_id = types::Int32.decode(buf)?;
         let leader_epoch = types::Int32.decode(buf)?;
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
         for _ in 0..num_tagged_fields {
             let tag: u32 = types::UnsignedVarInt.decode(buf)?;
             let size: u32 = types::UnsignedVarInt.decode(buf)?;
-            let unknown_value = buf.try_get_bytes(size as usize)?;
-            unknown_tagged_fields.insert(tag as i32, unknown_value);
+            // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+            let _ = (tag, buf.try_get_bytes(size as usize)?);
         }
         Ok(Self {
             leader_id,
@@ -272,13 +272,13 @@ impl Decodable for NodeEndpoint {
         let host = types::CompactString.decode(buf)?;
         let port = types::Int32.decode(buf)?;
         let rack = types::CompactString.decode(buf)?;
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
         for _ in 0..num_tagged_fields {
             let tag: u32 = types::UnsignedVarInt.decode(buf)?;
             let size: u32 = types::UnsignedVarInt.decode(buf)?;
-            let unknown_value = buf.try_get_bytes(size as usize)?;
-            unknown_tagged_fields.insert(tag as i32, unknown_value);
+            // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+            let _ = (tag, buf.try_get_bytes(size as usize)?);
         }
         Ok(Self {
             node_id,
@@ -436,13 +436,13 @@ impl Decodable for PartitionData {
         let error_code = types::Int16.decode(buf)?;
         let error_message = types::CompactString.decode(buf)?;
         let current_leader = types::Struct { version }.decode(buf)?;
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
         for _ in 0..num_tagged_fields {
             let tag: u32 = types::UnsignedVarInt.decode(buf)?;
             let size: u32 = types::UnsignedVarInt.decode(buf)?;
-            let unknown_value = buf.try_get_bytes(size as usize)?;
-            unknown_tagged_fields.insert(tag as i32, unknown_value);
+            // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+            let _ = (tag, buf.try_get_bytes(size as usize)?);
         }
         Ok(Self {
             partition_index,
@@ -619,13 +619,13 @@ impl Decodable for ShareAcknowledgeResponse {
         let error_message = types::CompactString.decode(buf)?;
         let responses = types::CompactArray(types::Struct { version }).decode(buf)?;
         let node_endpoints = types::CompactArray(types::Struct { version }).decode(buf)?;
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
         for _ in 0..num_tagged_fields {
             let tag: u32 = types::UnsignedVarInt.decode(buf)?;
             let size: u32 = types::UnsignedVarInt.decode(buf)?;
-            let unknown_value = buf.try_get_bytes(size as usize)?;
-            unknown_tagged_fields.insert(tag as i32, unknown_value);
+            // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+            let _ = (tag, buf.try_get_bytes(size as usize)?);
         }
         Ok(Self {
             throttle_time_ms,
@@ -752,13 +752,13 @@ impl Decodable for ShareAcknowledgeTopicResponse {
         }
         let topic_id = types::Uuid.decode(buf)?;
         let partitions = types::CompactArray(types::Struct { version }).decode(buf)?;
-        let mut unknown_tagged_fields = BTreeMap::new();
+        let unknown_tagged_fields = BTreeMap::new();
         let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
         for _ in 0..num_tagged_fields {
             let tag: u32 = types::UnsignedVarInt.decode(buf)?;
             let size: u32 = types::UnsignedVarInt.decode(buf)?;
-            let unknown_value = buf.try_get_bytes(size as usize)?;
-            unknown_tagged_fields.insert(tag as i32, unknown_value);
+            // Shard patch: unknown tagged fields are skipped, not kept (SHARD-PATCH.md).
+            let _ = (tag, buf.try_get_bytes(size as usize)?);
         }
         Ok(Self {
             topic_id,

@@ -82,6 +82,16 @@ pub struct BrokerConfig {
     pub advertised_listeners: String,
     #[serde(rename = "socket.request.max.bytes")]
     pub socket_request_max_bytes: u32,
+    #[serde(rename = "queued.max.request.bytes")]
+    pub queued_max_request_bytes: u64,
+    #[serde(rename = "socket.request.read.timeout.ms")]
+    pub socket_request_read_timeout_ms: u64,
+    #[serde(rename = "connections.max.idle.ms")]
+    pub connections_max_idle_ms: u64,
+    #[serde(rename = "max.connections")]
+    pub max_connections: u32,
+    #[serde(rename = "max.connections.per.ip")]
+    pub max_connections_per_ip: u32,
     #[serde(rename = "node.id")]
     pub node_id: i32,
     #[serde(rename = "log.dir")]
@@ -163,6 +173,11 @@ impl Default for BrokerConfig {
             listeners: "127.0.0.1:9092".into(),
             advertised_listeners: String::new(),
             socket_request_max_bytes: 100 * 1024 * 1024,
+            queued_max_request_bytes: 512 * 1024 * 1024,
+            socket_request_read_timeout_ms: 60_000,
+            connections_max_idle_ms: 600_000,
+            max_connections: i32::MAX as u32,
+            max_connections_per_ip: i32::MAX as u32,
             node_id: 1,
             log_dir: PathBuf::from("./data"),
             log_flush_mode: FlushPolicy::Fsync,
@@ -295,6 +310,19 @@ impl BrokerConfig {
             "socket.request.max.bytes",
             "must be at least 1024",
         )?;
+        check(
+            self.queued_max_request_bytes >= u64::from(self.socket_request_max_bytes),
+            "queued.max.request.bytes",
+            "must be at least socket.request.max.bytes (a frame of that size must fit)",
+        )?;
+        check(
+            self.socket_request_read_timeout_ms >= 1,
+            "socket.request.read.timeout.ms",
+            "must be >= 1",
+        )?;
+        check(self.connections_max_idle_ms >= 1, "connections.max.idle.ms", "must be >= 1")?;
+        check(self.max_connections >= 1, "max.connections", "must be >= 1")?;
+        check(self.max_connections_per_ip >= 1, "max.connections.per.ip", "must be >= 1")?;
         check(self.node_id >= 0, "node.id", "must be >= 0")?;
         check(self.log_flush_interval_ms >= 1, "log.flush.interval.ms", "must be >= 1")?;
         check(self.log_segment_bytes >= 14, "log.segment.bytes", "must be >= 14")?;
@@ -511,6 +539,11 @@ impl BrokerConfig {
             ("listeners", self.listeners.clone()),
             ("advertised.listeners", self.advertised_listeners.clone()),
             ("socket.request.max.bytes", self.socket_request_max_bytes.to_string()),
+            ("queued.max.request.bytes", self.queued_max_request_bytes.to_string()),
+            ("socket.request.read.timeout.ms", self.socket_request_read_timeout_ms.to_string()),
+            ("connections.max.idle.ms", self.connections_max_idle_ms.to_string()),
+            ("max.connections", self.max_connections.to_string()),
+            ("max.connections.per.ip", self.max_connections_per_ip.to_string()),
             ("node.id", self.node_id.to_string()),
             ("log.dir", self.log_dir.display().to_string()),
             (

@@ -4,22 +4,25 @@
 //! connection append in order), but a dispatched request may finish later (waiting for an fsync
 //! or a long-poll fetch). Finished replies are written in request order by a writer task, so a
 //! pipelining producer gets group commit across its in-flight requests.
+//!
+//! Frames are read under the limits of [`crate::frame`]. Responses waiting to be written are
+//! bounded too: at most [`MAX_IN_FLIGHT`] requests and [`MAX_PENDING_RESPONSE_BYTES`] of ready
+//! responses per connection, after which reading stops until the client reads; a client that
+//! reads nothing of a response for `connections.max.idle.ms` is disconnected.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-use futures::StreamExt;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio::sync::mpsc;
-use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
-use tokio_util::sync::CancellationToken;
-
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
 
+use crate::admission::Slot;
 use crate::broker::Broker;
+use crate::frame::{FrameLimits, RequestBudget, read_frame};
 use crate::handlers::{self, ConnInfo, Reply};
 
 /// Source of connection ids (share sessions are bound to the connection that opened them).
@@ -29,23 +32,42 @@ static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 /// by default; the bound applies back-pressure to misbehaving ones).
 const MAX_IN_FLIGHT: usize = 64;
 
+/// Bytes of responses ready but not yet written, per connection, before reading stops. (Deferred
+/// replies such as Fetch are only built when the writer gets to them, one at a time.)
+pub const MAX_PENDING_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// What every connection reads and writes under.
+#[derive(Debug, Clone)]
+pub struct NetLimits {
+    /// Frame size and time limits.
+    pub frames: FrameLimits,
+    /// `queued.max.request.bytes`, shared by all connections.
+    pub budget: RequestBudget,
+}
+
 /// Serves one connection until the peer closes it, it breaks the protocol, or shutdown.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, shutdown: CancellationToken) {
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    broker: Arc<Broker>,
+    limits: NetLimits,
+    _slot: Slot,
+    shutdown: CancellationToken,
+) {
     let _ = stream.set_nodelay(true);
-    let (read_half, mut write_half) = stream.into_split();
-    let codec = LengthDelimitedCodec::builder()
-        .length_field_length(4)
-        .max_frame_length(broker.config.socket_request_max_bytes as usize)
-        .new_codec();
-    let mut frames = FramedRead::new(read_half, codec);
-    let (tx, mut rx) = mpsc::channel::<Reply>(MAX_IN_FLIGHT);
+    let (mut read_half, mut write_half) = stream.into_split();
+    let (tx, mut rx) = mpsc::channel::<(Reply, Option<OwnedSemaphorePermit>)>(MAX_IN_FLIGHT);
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let pending_bytes = Arc::new(Semaphore::new(MAX_PENDING_RESPONSE_BYTES));
+    let write_timeout = limits.frames.idle_timeout;
     let conn = Arc::new(ConnInfo {
         id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
         peer,
     });
 
+    let writer_in_flight = in_flight.clone();
     let writer = tokio::spawn(async move {
-        while let Some(reply) = rx.recv().await {
+        while let Some((reply, _pending)) = rx.recv().await {
             let chunks = match reply {
                 Reply::Now(bytes) => Some(vec![bytes]),
                 Reply::Later(fut) => fut.await.map(|b| vec![b]),
@@ -53,40 +75,63 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, shu
                 Reply::Nothing => None,
                 Reply::Close(_) => break,
             };
-            if let Some(chunks) = chunks
-                && write_chunks(&mut write_half, chunks).await.is_err()
-            {
-                break;
+            if let Some(chunks) = chunks {
+                match tokio::time::timeout(write_timeout, write_chunks(&mut write_half, chunks)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break,
+                    Err(_) => {
+                        tracing::warn!(%peer, "closing connection: client read nothing of a response for connections.max.idle.ms");
+                        break;
+                    }
+                }
             }
+            writer_in_flight.fetch_sub(1, Ordering::Relaxed);
         }
         let _ = write_half.shutdown().await;
     });
 
     loop {
+        let busy = || in_flight.load(Ordering::Relaxed) > 0;
         let frame = tokio::select! {
-            frame = frames.next() => frame,
+            frame = read_frame(&mut read_half, &limits.frames, &limits.budget, busy) => frame,
             _ = shutdown.cancelled() => break,
         };
         let frame = match frame {
-            None => {
+            Ok(None) => {
                 // The peer is gone: release its share records now rather than after its pending
                 // replies (a long-polling ShareFetch) finish.
                 broker.shares.connection_closed(conn.id);
                 break;
             }
-            Some(Ok(frame)) => frame.freeze(),
-            Some(Err(e)) => {
+            Ok(Some(frame)) => frame,
+            Err(e) => {
                 tracing::warn!(%peer, reason = %e, "closing connection: unreadable request frame");
                 break;
             }
         };
-        let reply = handlers::dispatch(&broker, &conn, frame).await;
+        let reply = handlers::dispatch(&broker, &conn, frame.bytes.clone()).await;
+        // The frame's share of queued.max.request.bytes goes back once it is dispatched.
+        drop(frame);
         if let Reply::Close(reason) = &reply {
+            // Kafka closes the connection on a request it cannot parse; logged once, as the
+            // connection ends here.
             tracing::warn!(%peer, %reason, "closing connection: malformed request");
-            let _ = tx.send(reply).await;
+            let _ = tx.send((reply, None)).await;
             break;
         }
-        if tx.send(reply).await.is_err() {
+        let pending = match &reply {
+            Reply::Now(bytes) => {
+                let want = bytes.len().clamp(1, MAX_PENDING_RESPONSE_BYTES) as u32;
+                let take = pending_bytes.clone().acquire_many_owned(want);
+                tokio::select! {
+                    p = take => p.ok(),
+                    _ = shutdown.cancelled() => break,
+                }
+            }
+            _ => None,
+        };
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        if tx.send((reply, pending)).await.is_err() {
             break;
         }
     }

@@ -1,10 +1,12 @@
 //! The Shard broker: network frontend, request handlers and broker state.
 
+pub mod admission;
 pub mod broker;
 pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod durable_file;
+pub mod frame;
 pub mod handlers;
 pub mod health;
 pub mod producer_ids;

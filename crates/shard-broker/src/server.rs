@@ -8,9 +8,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::Admission;
 use crate::broker::Broker;
 use crate::config::{BrokerConfig, FlushPolicy};
-use crate::connection;
+use crate::connection::{self, NetLimits};
+use crate::frame::{FrameLimits, RequestBudget};
 
 /// How long shutdown waits for in-flight requests before closing the logs anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -81,11 +83,16 @@ impl Server {
             tracker.spawn(flush_loop(broker.clone(), shutdown.clone()));
             tracker.spawn(share_state_flush_loop(broker.clone(), shutdown.clone()));
         }
+        let admission = Admission::new(config.max_connections, config.max_connections_per_ip);
+        let limits = net_limits(&config);
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
-                        tracker.spawn(connection::serve(stream, peer, broker.clone(), shutdown.clone()));
+                        // Over a connection limit: dropping the stream closes it (logged by admit).
+                        if let Ok(slot) = admission.admit(peer.ip()) {
+                            tracker.spawn(connection::serve(stream, peer, broker.clone(), limits.clone(), slot, shutdown.clone()));
+                        }
                     }
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
@@ -112,6 +119,18 @@ impl Server {
         .await;
         tracing::info!("shard-broker stopped");
         Ok(())
+    }
+}
+
+/// The network limits from the broker's settings.
+fn net_limits(config: &BrokerConfig) -> NetLimits {
+    NetLimits {
+        frames: FrameLimits {
+            max_frame: config.socket_request_max_bytes as usize,
+            read_timeout: Duration::from_millis(config.socket_request_read_timeout_ms),
+            idle_timeout: Duration::from_millis(config.connections_max_idle_ms),
+        },
+        budget: RequestBudget::new(config.queued_max_request_bytes),
     }
 }
 

@@ -7,12 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use kafka_protocol::messages::DescribeShareGroupOffsetsRequest;
 use kafka_protocol::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup;
 use shard_protocol::{
     DescribeShareGroupOffsetsResponse, DescribeShareGroupOffsetsResponseGroup, DescribeShareGroupOffsetsResponsePartition,
-    DescribeShareGroupOffsetsResponseTopic, decode_describe_share_group_offsets_request,
+    DescribeShareGroupOffsetsResponseTopic,
 };
 use shard_share::ShareStats;
 use uuid::Uuid;
@@ -22,13 +21,9 @@ use super::{Ctx, Reply, s};
 use crate::share::manager::UNINITIALIZED_START_OFFSET;
 use crate::topics::TopicRegistry;
 
-/// Decodes and serves DescribeShareGroupOffsets (the response codec is hand-written: the
-/// `kafka-protocol` crate has no v1).
-pub fn handle(ctx: &Ctx, mut body: Bytes) -> Reply {
-    let req = match decode_describe_share_group_offsets_request(&mut body, ctx.version) {
-        Ok(req) => req,
-        Err(e) => return Reply::Close(format!("cannot decode DescribeShareGroupOffsets: {e}")),
-    };
+/// Serves DescribeShareGroupOffsets (the response codec is hand-written: the `kafka-protocol`
+/// crate has no v1).
+pub fn handle(ctx: &Ctx, req: DescribeShareGroupOffsetsRequest) -> Reply {
     match serve(ctx, req).encode_frame(ctx.version, ctx.correlation_id) {
         Ok(frame) => Reply::Now(frame),
         Err(e) => Reply::Close(format!("cannot encode DescribeShareGroupOffsets response: {e}")),

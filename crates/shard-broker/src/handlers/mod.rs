@@ -34,8 +34,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::ApiKey;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use shard_protocol::{RequestPrefix, decode_request_header, encode_error_only_response, encode_response, served_range};
+use kafka_protocol::protocol::{Encodable, StrBytes};
+use shard_protocol::{Decoded, Request, RequestBody, RequestPrefix, decode_request, encode_error_only_response, encode_response};
 
 use crate::broker::Broker;
 
@@ -113,76 +113,67 @@ pub fn s(text: impl Into<String>) -> StrBytes {
     StrBytes::from_string(text.into())
 }
 
-fn decode<T: Decodable>(body: &mut Bytes, version: i16) -> Result<T, Reply> {
-    T::decode(body, version).map_err(|e| Reply::Close(format!("cannot decode request body: {e}")))
-}
-
 /// Decodes and serves one request frame (without its size prefix).
 pub async fn dispatch(broker: &Arc<Broker>, conn: &Arc<ConnInfo>, frame: Bytes) -> Reply {
-    match dispatch_inner(broker, conn, frame).await {
-        Ok(reply) | Err(reply) => reply,
-    }
-}
-
-async fn dispatch_inner(broker: &Arc<Broker>, conn: &Arc<ConnInfo>, frame: Bytes) -> Result<Reply, Reply> {
-    let prefix = RequestPrefix::peek(&frame).map_err(|e| Reply::Close(e.to_string()))?;
-    let unsupported = || {
-        Reply::Now(encode_error_only_response(
-            prefix.correlation_id,
-            ResponseError::UnsupportedVersion.code(),
-        ))
+    let req = match decode_request(frame) {
+        Ok(Decoded::Request(req)) => req,
+        Ok(Decoded::Unsupported { prefix, api_key }) => return unsupported(prefix, api_key),
+        // Kafka closes the connection on a request it cannot parse.
+        Err(e) => return Reply::Close(e.to_string()),
     };
-    let Ok(key) = ApiKey::try_from(prefix.api_key) else {
-        tracing::debug!(api_key = prefix.api_key, "unknown api key");
-        return Ok(unsupported());
-    };
-    let Some(range) = served_range(key) else {
-        tracing::debug!(api = ?key, "api not served");
-        return Ok(unsupported());
-    };
-    let version = prefix.api_version;
-    if version < range.min || version > range.max {
-        if key == ApiKey::ApiVersions {
-            return Ok(api_versions::unsupported_version(prefix.correlation_id));
-        }
-        return Ok(unsupported());
-    }
-    let mut body = frame;
-    let header = decode_request_header(&mut body, key, version).map_err(|e| Reply::Close(e.to_string()))?;
+    let Request {
+        api_key,
+        version,
+        correlation_id,
+        header,
+        body,
+    } = *req;
     let ctx = Ctx {
         broker: broker.clone(),
-        key,
+        key: api_key,
         version,
-        correlation_id: prefix.correlation_id,
+        correlation_id,
         conn: conn.clone(),
         client_id: header.client_id.map(|c| c.to_string()).unwrap_or_default(),
     };
-    let b = &mut body;
-    Ok(match key {
-        ApiKey::ApiVersions => ctx.reply(&api_versions::handle(&ctx, decode(b, version)?)),
-        ApiKey::Metadata => ctx.reply(&metadata::handle(&ctx, decode(b, version)?)),
-        ApiKey::Produce => produce::handle(&ctx, decode(b, version)?),
-        ApiKey::Fetch => fetch::handle(&ctx, decode(b, version)?),
-        ApiKey::ListOffsets => ctx.reply(&list_offsets::handle(&ctx, decode(b, version)?)),
-        ApiKey::FindCoordinator => ctx.reply(&find_coordinator::handle(&ctx, decode(b, version)?)),
-        ApiKey::InitProducerId => ctx.reply(&init_producer_id::handle(&ctx, decode(b, version)?)),
-        ApiKey::CreateTopics => ctx.reply(&create_topics::handle(&ctx, decode(b, version)?)),
-        ApiKey::DeleteTopics => ctx.reply(&delete_topics::handle(&ctx, decode(b, version)?)),
-        ApiKey::CreatePartitions => ctx.reply(&create_partitions::handle(&ctx, decode(b, version)?)),
-        ApiKey::DescribeConfigs => ctx.reply(&describe_configs::handle(&ctx, decode(b, version)?)),
-        ApiKey::IncrementalAlterConfigs => ctx.reply(&incremental_alter_configs::handle(&ctx, decode(b, version)?)),
-        ApiKey::DescribeCluster => ctx.reply(&describe_cluster::handle(&ctx, decode(b, version)?)),
-        ApiKey::DescribeTopicPartitions => ctx.reply(&describe_topic_partitions::handle(&ctx, decode(b, version)?)),
-        ApiKey::ShareGroupHeartbeat => ctx.reply(&share_group_heartbeat::handle(&ctx, decode(b, version)?)),
-        ApiKey::ShareGroupDescribe => ctx.reply(&share_group_describe::handle(&ctx, decode(b, version)?)),
-        ApiKey::ShareFetch => share_common::handle::<shard_protocol::ShareFetchRequest>(&ctx, body),
-        ApiKey::ShareAcknowledge => share_common::handle::<shard_protocol::ShareAcknowledgeRequest>(&ctx, body),
-        ApiKey::ListGroups => ctx.reply(&list_groups::handle(&ctx, decode(b, version)?)),
-        ApiKey::DescribeGroups => ctx.reply(&describe_groups::handle(&ctx, decode(b, version)?)),
-        ApiKey::DeleteGroups => ctx.reply(&delete_groups::handle(&ctx, decode(b, version)?)),
-        ApiKey::DescribeShareGroupOffsets => describe_share_group_offsets::handle(&ctx, body),
-        ApiKey::AlterShareGroupOffsets => ctx.reply(&alter_share_group_offsets::handle(&ctx, decode(b, version)?)),
-        ApiKey::DeleteShareGroupOffsets => ctx.reply(&delete_share_group_offsets::handle(&ctx, decode(b, version)?)),
-        _ => unsupported(),
-    })
+    use RequestBody as R;
+    match body {
+        R::ApiVersions(r) => ctx.reply(&api_versions::handle(&ctx, r)),
+        R::Metadata(r) => ctx.reply(&metadata::handle(&ctx, r)),
+        R::Produce(r) => produce::handle(&ctx, r),
+        R::Fetch(r) => fetch::handle(&ctx, r),
+        R::ListOffsets(r) => ctx.reply(&list_offsets::handle(&ctx, r)),
+        R::FindCoordinator(r) => ctx.reply(&find_coordinator::handle(&ctx, r)),
+        R::InitProducerId(r) => ctx.reply(&init_producer_id::handle(&ctx, r)),
+        R::CreateTopics(r) => ctx.reply(&create_topics::handle(&ctx, r)),
+        R::DeleteTopics(r) => ctx.reply(&delete_topics::handle(&ctx, r)),
+        R::CreatePartitions(r) => ctx.reply(&create_partitions::handle(&ctx, r)),
+        R::DescribeConfigs(r) => ctx.reply(&describe_configs::handle(&ctx, r)),
+        R::IncrementalAlterConfigs(r) => ctx.reply(&incremental_alter_configs::handle(&ctx, r)),
+        R::DescribeCluster(r) => ctx.reply(&describe_cluster::handle(&ctx, r)),
+        R::DescribeTopicPartitions(r) => ctx.reply(&describe_topic_partitions::handle(&ctx, r)),
+        R::ShareGroupHeartbeat(r) => ctx.reply(&share_group_heartbeat::handle(&ctx, r)),
+        R::ShareGroupDescribe(r) => ctx.reply(&share_group_describe::handle(&ctx, r)),
+        R::ShareFetch(r) => share_common::handle(&ctx, r),
+        R::ShareAcknowledge(r) => share_common::handle(&ctx, r),
+        R::ListGroups(r) => ctx.reply(&list_groups::handle(&ctx, r)),
+        R::DescribeGroups(r) => ctx.reply(&describe_groups::handle(&ctx, r)),
+        R::DeleteGroups(r) => ctx.reply(&delete_groups::handle(&ctx, r)),
+        R::DescribeShareGroupOffsets(r) => describe_share_group_offsets::handle(&ctx, r),
+        R::AlterShareGroupOffsets(r) => ctx.reply(&alter_share_group_offsets::handle(&ctx, r)),
+        R::DeleteShareGroupOffsets(r) => ctx.reply(&delete_share_group_offsets::handle(&ctx, r)),
+    }
+}
+
+/// UNSUPPORTED_VERSION for a key or version this broker does not serve; ApiVersions answers in
+/// its v0 format so the client can renegotiate.
+fn unsupported(prefix: RequestPrefix, api_key: Option<ApiKey>) -> Reply {
+    tracing::debug!(api_key = prefix.api_key, version = prefix.api_version, "api or version not served");
+    if api_key == Some(ApiKey::ApiVersions) {
+        return api_versions::unsupported_version(prefix.correlation_id);
+    }
+    Reply::Now(encode_error_only_response(
+        prefix.correlation_id,
+        ResponseError::UnsupportedVersion.code(),
+    ))
 }

@@ -20,10 +20,6 @@ impl ShareApi for ShareAcknowledgeRequest {
     type Response = ShareAcknowledgeResponse;
     type Frame = Bytes;
 
-    fn decode(body: &mut Bytes, version: i16) -> Result<Self, ShareCodecError> {
-        Self::decode(body, version)
-    }
-
     fn serve(self, ctx: &Ctx) -> impl Future<Output = Result<Self::Response, Refusal>> + Send {
         serve(ctx, self)
     }

@@ -3,7 +3,6 @@
 
 use std::pin::Pin;
 
-use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::protocol::StrBytes;
 use shard_protocol::{AcknowledgementBatch, ShareCodecError};
@@ -46,8 +45,6 @@ pub trait ShareApi: Sized + Send + 'static {
     /// The encoded response: one frame, or chunks that share the record bytes.
     type Frame: Send + 'static;
 
-    /// Decodes the request body.
-    fn decode(body: &mut Bytes, version: i16) -> Result<Self, ShareCodecError>;
     /// Serves the request; may wait (long poll, durability) before answering.
     fn serve(self, ctx: &Ctx) -> impl Future<Output = Result<Self::Response, Refusal>> + Send;
     /// The response to a refused request.
@@ -58,13 +55,9 @@ pub trait ShareApi: Sized + Send + 'static {
     fn later(answer: Pin<Box<dyn Future<Output = Option<Self::Frame>> + Send>>) -> Reply;
 }
 
-/// Decodes and serves a share request. The answer is deferred: it waits for `serve`, which may
-/// long-poll or wait for acknowledgements to become durable.
-pub fn handle<A: ShareApi>(ctx: &Ctx, mut body: Bytes) -> Reply {
-    let req = match A::decode(&mut body, ctx.version) {
-        Ok(req) => req,
-        Err(e) => return Reply::Close(format!("cannot decode {}: {e}", A::NAME)),
-    };
+/// Serves a share request. The answer is deferred: it waits for `serve`, which may long-poll or
+/// wait for acknowledgements to become durable.
+pub fn handle<A: ShareApi>(ctx: &Ctx, req: A) -> Reply {
     let ctx = ctx.clone();
     A::later(Box::pin(async move {
         let resp = req.serve(&ctx).await.unwrap_or_else(A::refused);

@@ -31,10 +31,6 @@ impl ShareApi for ShareFetchRequest {
     type Response = ShareFetchResponse;
     type Frame = Vec<Bytes>;
 
-    fn decode(body: &mut Bytes, version: i16) -> Result<Self, ShareCodecError> {
-        Self::decode(body, version)
-    }
-
     fn serve(self, ctx: &Ctx) -> impl Future<Output = Result<Self::Response, Refusal>> + Send {
         serve(ctx, self)
     }

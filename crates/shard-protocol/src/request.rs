@@ -1,0 +1,209 @@
+//! Decoding a whole request frame: prefix, header and the body of every served API.
+//!
+//! This is the one decode path of the broker (the fuzz targets in `fuzz/` call it too): the
+//! network layer hands it a frame, and the handlers get a typed [`RequestBody`]. Every decoder
+//! behind it is bounded by the bytes in the frame (see `vendor/kafka-protocol/SHARD-PATCH.md` and
+//! the hand-written codecs' `get_array`), so a malformed frame costs at most a small multiple of
+//! its own size before it fails.
+
+use bytes::Bytes;
+use kafka_protocol::messages::{
+    AlterShareGroupOffsetsRequest, ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest,
+    DeleteShareGroupOffsetsRequest, DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeGroupsRequest,
+    DescribeShareGroupOffsetsRequest, DescribeTopicPartitionsRequest, FetchRequest, FindCoordinatorRequest,
+    IncrementalAlterConfigsRequest, InitProducerIdRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest,
+    RequestHeader, ShareGroupDescribeRequest, ShareGroupHeartbeatRequest,
+};
+use kafka_protocol::protocol::Decodable;
+
+use crate::header::{HeaderError, RequestPrefix, decode_request_header};
+use crate::share_group_offsets::decode_describe_share_group_offsets_request;
+use crate::{ShareAcknowledgeRequest, ShareFetchRequest, served_range};
+
+/// The decoded body of a request of a served API.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)] // one variant per API, named after it
+pub enum RequestBody {
+    ApiVersions(ApiVersionsRequest),
+    Metadata(MetadataRequest),
+    Produce(ProduceRequest),
+    Fetch(FetchRequest),
+    ListOffsets(ListOffsetsRequest),
+    FindCoordinator(FindCoordinatorRequest),
+    InitProducerId(InitProducerIdRequest),
+    CreateTopics(CreateTopicsRequest),
+    DeleteTopics(DeleteTopicsRequest),
+    CreatePartitions(CreatePartitionsRequest),
+    DescribeConfigs(DescribeConfigsRequest),
+    IncrementalAlterConfigs(IncrementalAlterConfigsRequest),
+    DescribeCluster(DescribeClusterRequest),
+    DescribeTopicPartitions(DescribeTopicPartitionsRequest),
+    ShareGroupHeartbeat(ShareGroupHeartbeatRequest),
+    ShareGroupDescribe(ShareGroupDescribeRequest),
+    ShareFetch(ShareFetchRequest),
+    ShareAcknowledge(ShareAcknowledgeRequest),
+    ListGroups(ListGroupsRequest),
+    DescribeGroups(DescribeGroupsRequest),
+    DeleteGroups(DeleteGroupsRequest),
+    DescribeShareGroupOffsets(DescribeShareGroupOffsetsRequest),
+    AlterShareGroupOffsets(AlterShareGroupOffsetsRequest),
+    DeleteShareGroupOffsets(DeleteShareGroupOffsetsRequest),
+}
+
+/// A decoded request of a served API at a served version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// The API.
+    pub api_key: ApiKey,
+    /// Its version (within the served range).
+    pub version: i16,
+    /// Echoed in the response.
+    pub correlation_id: i32,
+    /// The request header (client id and so on).
+    pub header: RequestHeader,
+    /// The body.
+    pub body: RequestBody,
+}
+
+/// What a frame turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    /// A request the broker serves.
+    Request(Box<Request>),
+    /// An API key this broker does not know or serve, or a version outside the served range:
+    /// answered with UNSUPPORTED_VERSION (ApiVersions in its v0 format).
+    Unsupported {
+        /// The fixed header prefix.
+        prefix: RequestPrefix,
+        /// The API, when the key is known.
+        api_key: Option<ApiKey>,
+    },
+}
+
+/// Why a frame could not be decoded. The broker closes the connection, as Kafka does.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The header is short or malformed.
+    #[error(transparent)]
+    Header(#[from] HeaderError),
+    /// The body does not decode as the API's schema.
+    #[error("cannot decode {api:?} v{version} request body: {reason}")]
+    Body {
+        /// The API.
+        api: ApiKey,
+        /// The version.
+        version: i16,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// Decodes one request frame (without its 4-byte size prefix).
+pub fn decode_request(frame: Bytes) -> Result<Decoded, RequestError> {
+    let prefix = RequestPrefix::peek(&frame)?;
+    let unsupported = |api_key| Ok(Decoded::Unsupported { prefix, api_key });
+    let Ok(api_key) = ApiKey::try_from(prefix.api_key) else {
+        return unsupported(None);
+    };
+    let Some(range) = served_range(api_key) else {
+        return unsupported(Some(api_key));
+    };
+    let version = prefix.api_version;
+    if version < range.min || version > range.max {
+        return unsupported(Some(api_key));
+    }
+    let mut body = frame;
+    let header = decode_request_header(&mut body, api_key, version)?;
+    let body = decode_body(api_key, version, &mut body).map_err(|reason| RequestError::Body { api: api_key, version, reason })?;
+    Ok(Decoded::Request(Box::new(Request {
+        api_key,
+        version,
+        correlation_id: prefix.correlation_id,
+        header,
+        body,
+    })))
+}
+
+fn decode<T: Decodable>(b: &mut Bytes, version: i16) -> Result<T, String> {
+    T::decode(b, version).map_err(|e| e.to_string())
+}
+
+/// Decodes the body of a served API (`api_key` must be one; others are an error).
+fn decode_body(api_key: ApiKey, version: i16, b: &mut Bytes) -> Result<RequestBody, String> {
+    use RequestBody as R;
+    let v = version;
+    Ok(match api_key {
+        ApiKey::ApiVersions => R::ApiVersions(decode(b, v)?),
+        ApiKey::Metadata => R::Metadata(decode(b, v)?),
+        ApiKey::Produce => R::Produce(decode(b, v)?),
+        ApiKey::Fetch => R::Fetch(decode(b, v)?),
+        ApiKey::ListOffsets => R::ListOffsets(decode(b, v)?),
+        ApiKey::FindCoordinator => R::FindCoordinator(decode(b, v)?),
+        ApiKey::InitProducerId => R::InitProducerId(decode(b, v)?),
+        ApiKey::CreateTopics => R::CreateTopics(decode(b, v)?),
+        ApiKey::DeleteTopics => R::DeleteTopics(decode(b, v)?),
+        ApiKey::CreatePartitions => R::CreatePartitions(decode(b, v)?),
+        ApiKey::DescribeConfigs => R::DescribeConfigs(decode(b, v)?),
+        ApiKey::IncrementalAlterConfigs => R::IncrementalAlterConfigs(decode(b, v)?),
+        ApiKey::DescribeCluster => R::DescribeCluster(decode(b, v)?),
+        ApiKey::DescribeTopicPartitions => R::DescribeTopicPartitions(decode(b, v)?),
+        ApiKey::ShareGroupHeartbeat => R::ShareGroupHeartbeat(decode(b, v)?),
+        ApiKey::ShareGroupDescribe => R::ShareGroupDescribe(decode(b, v)?),
+        ApiKey::ShareFetch => R::ShareFetch(ShareFetchRequest::decode(b, v).map_err(|e| e.to_string())?),
+        ApiKey::ShareAcknowledge => R::ShareAcknowledge(ShareAcknowledgeRequest::decode(b, v).map_err(|e| e.to_string())?),
+        ApiKey::ListGroups => R::ListGroups(decode(b, v)?),
+        ApiKey::DescribeGroups => R::DescribeGroups(decode(b, v)?),
+        ApiKey::DeleteGroups => R::DeleteGroups(decode(b, v)?),
+        ApiKey::DescribeShareGroupOffsets => {
+            R::DescribeShareGroupOffsets(decode_describe_share_group_offsets_request(b, v).map_err(|e| e.to_string())?)
+        }
+        ApiKey::AlterShareGroupOffsets => R::AlterShareGroupOffsets(decode(b, v)?),
+        ApiKey::DeleteShareGroupOffsets => R::DeleteShareGroupOffsets(decode(b, v)?),
+        other => return Err(format!("{other:?} is not served")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Bytes {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or(0)).collect::<Vec<_>>().into()
+    }
+
+    #[test]
+    fn metadata_with_a_huge_topic_count_fails_without_allocating_it() {
+        // Issue 12: Metadata v4, client id "repr", topic array count 2^31-1 and nothing after it.
+        let err = decode_request(hex("00030004000000010004726570727fffffff")).expect_err("must not decode");
+        assert!(matches!(err, RequestError::Body { api: ApiKey::Metadata, version: 4, .. }), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_and_versions_are_unsupported_not_errors() {
+        let unknown = decode_request(hex("7f000000000000070000")).expect("decodes");
+        assert!(matches!(unknown, Decoded::Unsupported { api_key: None, .. }));
+        let join_group = decode_request(hex("000b000500000007ffff")).expect("decodes");
+        assert!(matches!(join_group, Decoded::Unsupported { api_key: Some(ApiKey::JoinGroup), .. }));
+        let metadata_v99 = decode_request(hex("000300630000000700")).expect("decodes");
+        assert!(matches!(metadata_v99, Decoded::Unsupported { api_key: Some(ApiKey::Metadata), .. }));
+    }
+
+    #[test]
+    fn unknown_tagged_fields_are_dropped() {
+        // ApiVersions v3: key 18, version 3, correlation id 9, client id "c", no header tags;
+        // body: client software name "a" and version "b" (compact strings), then 1000 empty
+        // unknown tagged fields (tags 1000..1999).
+        let mut f = hex("00120003000000090001630002610262").to_vec();
+        f.extend_from_slice(&[0xe8, 0x07]); // varint 1000
+        for tag in 1000u32..2000 {
+            f.extend_from_slice(&[(tag as u8 & 0x7f) | 0x80, (tag >> 7) as u8, 0]);
+        }
+        let Decoded::Request(req) = decode_request(f.into()).expect("decodes") else {
+            panic!("ApiVersions v3 is served");
+        };
+        let RequestBody::ApiVersions(body) = req.body else { panic!("ApiVersions") };
+        assert_eq!(body.client_software_name.as_str(), "a");
+        assert_eq!(body.client_software_version.as_str(), "b");
+        assert!(body.unknown_tagged_fields.is_empty());
+    }
+}

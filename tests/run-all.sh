@@ -7,16 +7,19 @@
 # and access to crates.io, PyPI and Maven Central. Steps:
 #   1. cargo build --release -p shard-broker     (the binary the end-to-end tests start)
 #   2. cargo test --workspace                    (Rust unit + integration tests)
-#   3. tests/fuzz-share.sh                       (60 s cargo-fuzz run of the shard-share state machine;
+#   3. cargo fmt --check, cargo clippy --workspace --all-targets -D warnings
+#   4. tests/fuzz-share.sh                       (60 s cargo-fuzz run of the shard-share state machine;
 #                                                 installs cargo-fuzz if missing, runs on stable rustc)
-#   4. python venv at tests/.venv + pip install -r tests/python/requirements.txt
-#   5. pytest tests/python                       (librdkafka / confluent-kafka end-to-end)
-#   6. mvn -B test in tests/java                 (Apache Kafka Java client end-to-end)
-#   7. mvn -B test -Pshare, kafka-clients 4.2.2  (share consumers: KafkaShareConsumer, Spring Kafka
+#   5. tests/fuzz-requests.sh                    (request decoding under an allocation bound: targets
+#                                                 `request` and `frame`, 30 s each)
+#   6. python venv at tests/.venv + pip install -r tests/python/requirements.txt
+#   7. pytest tests/python                       (librdkafka / confluent-kafka end-to-end)
+#   8. mvn -B test in tests/java                 (Apache Kafka Java client end-to-end)
+#   9. mvn -B test -Pshare, kafka-clients 4.2.2  (share consumers: KafkaShareConsumer, Spring Kafka
 #                                                 share listener, console share consumer,
 #                                                 kafka-share-groups tool)
-#   8. mvn -B test -Pshare-v1, kafka-clients 4.1.2 (the same on the 4.1 client: ShareFetch v1 path)
-#   9. tests/container-smoke.sh                  (container image: static binary, podman build FROM scratch,
+#  10. mvn -B test -Pshare-v1, kafka-clients 4.1.2 (the same on the 4.1 client: ShareFetch v1 path)
+#  11. tests/container-smoke.sh                  (container image: static binary, podman build FROM scratch,
 #                                                 run with a volume, Java producer + share consumer smoke
 #                                                 test, restart, data and share state checked; installs
 #                                                 podman + runc with apt-get if missing, needs root then)
@@ -27,9 +30,10 @@
 #   PYTHON=python3.11           interpreter for the venv
 #   CARGO_TARGET_DIR            honoured; the broker binary is $CARGO_TARGET_DIR/release/shard-broker
 #   SHARD_SKIP_RUST_TESTS=1     skip step 2 (e.g. when iterating on e2e tests)
-#   SHARD_FUZZ_SECONDS=60       fuzzing time of step 3 (see tests/fuzz-share.sh for its other knobs)
+#   SHARD_FUZZ_SECONDS=60       fuzzing time of step 4 (see tests/fuzz.sh for its other knobs)
+#   SHARD_REQUEST_FUZZ_SECONDS=30  fuzzing time of each target of step 5
 #   PYTEST_ARGS / MVN_ARGS      extra arguments for pytest / mvn
-#   SHARD_SKIP_CONTAINER=1      skip step 9 (e.g. on a machine without root or podman)
+#   SHARD_SKIP_CONTAINER=1      skip step 11 (e.g. on a machine without root or podman)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -118,6 +122,10 @@ skip_step() {
 
 last_ok() { [[ "${STEP_RESULTS[${#STEP_RESULTS[@]}-1]}" == PASS ]]; }
 
+lint_step() {
+    cargo fmt --all -- --check && cargo clippy --workspace --all-targets -- -D warnings
+}
+
 pytest_step() {
     # pytest exit 5 = no tests collected: that is a failure here.
     "$VENV/bin/python" -m pytest "$ROOT/tests/python" -rA ${PYTEST_ARGS:-}
@@ -186,7 +194,7 @@ container_step() {
 
 export ROOT PYTHON TARGET_DIR BROKER_BIN VENV
 export LOG_DIR
-export -f pytest_step venv_step mvn_step mvn_share_step keep_java_logs container_step
+export -f lint_step pytest_step venv_step mvn_step mvn_share_step keep_java_logs container_step
 
 echo "run-all: repo $ROOT"
 echo "run-all: $(cargo --version 2>&1) | $(java -version 2>&1 | head -1) | $(mvn -v 2>&1 | head -1 | sed 's/\x1b\[[0-9;]*m//g') | $("$PYTHON" --version 2>&1)"
@@ -202,8 +210,13 @@ else
     run_step "cargo test --workspace" 2400 cargo test --workspace --no-fail-fast
 fi
 
+run_step "cargo fmt --check + clippy -D warnings" 1200 lint_step
+
 FUZZ_SECS="${SHARD_FUZZ_SECONDS:-60}"
 run_step "fuzz shard-share (${FUZZ_SECS} s)" $((FUZZ_SECS + 840)) bash "$ROOT/tests/fuzz-share.sh"
+REQ_FUZZ_SECS="${SHARD_REQUEST_FUZZ_SECONDS:-30}"
+run_step "fuzz requests (2 x ${REQ_FUZZ_SECS} s)" $((2 * REQ_FUZZ_SECS + 1200)) \
+    env SHARD_FUZZ_SECONDS="$REQ_FUZZ_SECS" bash "$ROOT/tests/fuzz-requests.sh"
 
 run_step "python venv + pip install" 900 venv_step
 VENV_OK=0

@@ -46,14 +46,7 @@ pub struct NetLimits {
 }
 
 /// Serves one connection until the peer closes it, it breaks the protocol, or shutdown.
-pub async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
-    broker: Arc<Broker>,
-    limits: NetLimits,
-    _slot: Slot,
-    shutdown: CancellationToken,
-) {
+pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, limits: NetLimits, _slot: Slot, shutdown: CancellationToken) {
     let _ = stream.set_nodelay(true);
     let (mut read_half, mut write_half) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<(Reply, Option<OwnedSemaphorePermit>)>(MAX_IN_FLIGHT);

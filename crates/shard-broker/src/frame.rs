@@ -148,10 +148,7 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
         buf.reserve(chunk);
         let n = match timeout_at(deadline, r.read_buf(&mut (&mut buf).limit(chunk))).await {
             Ok(Ok(0)) => {
-                return Err(FrameError::Truncated {
-                    received: buf.len(),
-                    size,
-                });
+                return Err(FrameError::Truncated { received: buf.len(), size });
             }
             Ok(Ok(n)) => n,
             Ok(Err(e)) => return Err(e.into()),
@@ -195,12 +192,18 @@ mod tests {
             client.write_all(b"abc").await?;
             client.shutdown().await
         });
-        let frame = read_frame(&mut server, &limits(), &budget, || false).await.expect("read").expect("frame");
+        let frame = read_frame(&mut server, &limits(), &budget, || false)
+            .await
+            .expect("read")
+            .expect("frame");
         assert_eq!(frame.bytes.len(), 200_000);
         assert_eq!(budget.available(), 1024 * 1024 - 200_000);
         drop(frame);
         assert_eq!(budget.available(), 1024 * 1024);
-        let frame = read_frame(&mut server, &limits(), &budget, || false).await.expect("read").expect("frame");
+        let frame = read_frame(&mut server, &limits(), &budget, || false)
+            .await
+            .expect("read")
+            .expect("frame");
         assert_eq!(&frame.bytes[..], b"abc");
         assert!(read_frame(&mut server, &limits(), &budget, || false).await.expect("eof").is_none());
         writer.await.expect("join").expect("write");
@@ -211,7 +214,9 @@ mod tests {
         for size in [2_000_000i32, -1, i32::MIN] {
             let (mut client, mut server) = tokio::io::duplex(64);
             client.write_all(&size.to_be_bytes()).await.expect("write");
-            let err = read_frame(&mut server, &limits(), &RequestBudget::new(1 << 20), || false).await.expect_err("refused");
+            let err = read_frame(&mut server, &limits(), &RequestBudget::new(1 << 20), || false)
+                .await
+                .expect_err("refused");
             assert!(matches!(err, FrameError::TooLarge { .. }), "{err}");
         }
     }
@@ -253,11 +258,7 @@ mod tests {
         let budget = RequestBudget::new(1 << 20);
         let err = read_frame(&mut server, &limits(), &budget, || false).await.expect_err("idle");
         assert!(matches!(err, FrameError::Idle(_)));
-        let busy_for_a_while = tokio::time::timeout(
-            Duration::from_millis(900),
-            read_frame(&mut server, &limits(), &budget, || true),
-        )
-        .await;
+        let busy_for_a_while = tokio::time::timeout(Duration::from_millis(900), read_frame(&mut server, &limits(), &budget, || true)).await;
         assert!(busy_for_a_while.is_err(), "a busy connection is not idle");
     }
 
@@ -268,14 +269,21 @@ mod tests {
         let (mut b_client, mut b_server) = tokio::io::duplex(1 << 20);
         a_client.write_all(&90_000u32.to_be_bytes()).await.expect("write");
         a_client.write_all(&vec![0u8; 90_000]).await.expect("write");
-        let a = read_frame(&mut a_server, &limits(), &budget, || false).await.expect("read").expect("frame");
+        let a = read_frame(&mut a_server, &limits(), &budget, || false)
+            .await
+            .expect("read")
+            .expect("frame");
         b_client.write_all(&50_000u32.to_be_bytes()).await.expect("write");
         b_client.write_all(&vec![0u8; 50_000]).await.expect("write");
         let b_limits = FrameLimits {
             read_timeout: Duration::from_secs(5),
             ..limits()
         };
-        let b = tokio::spawn(async move { read_frame(&mut b_server, &b_limits, &budget, || false).await.map(|f| f.map(|f| f.bytes.len())) });
+        let b = tokio::spawn(async move {
+            read_frame(&mut b_server, &b_limits, &budget, || false)
+                .await
+                .map(|f| f.map(|f| f.bytes.len()))
+        });
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(!b.is_finished(), "b must wait while a holds the budget");
         drop(a);

@@ -10,9 +10,9 @@ use bytes::Bytes;
 use kafka_protocol::messages::{
     AlterShareGroupOffsetsRequest, ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest,
     DeleteShareGroupOffsetsRequest, DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeGroupsRequest,
-    DescribeShareGroupOffsetsRequest, DescribeTopicPartitionsRequest, FetchRequest, FindCoordinatorRequest,
-    IncrementalAlterConfigsRequest, InitProducerIdRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest,
-    RequestHeader, ShareGroupDescribeRequest, ShareGroupHeartbeatRequest,
+    DescribeShareGroupOffsetsRequest, DescribeTopicPartitionsRequest, FetchRequest, FindCoordinatorRequest, IncrementalAlterConfigsRequest,
+    InitProducerIdRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest, RequestHeader,
+    ShareGroupDescribeRequest, ShareGroupHeartbeatRequest,
 };
 use kafka_protocol::protocol::Decodable;
 
@@ -114,7 +114,11 @@ pub fn decode_request(frame: Bytes) -> Result<Decoded, RequestError> {
     }
     let mut body = frame;
     let header = decode_request_header(&mut body, api_key, version)?;
-    let body = decode_body(api_key, version, &mut body).map_err(|reason| RequestError::Body { api: api_key, version, reason })?;
+    let body = decode_body(api_key, version, &mut body).map_err(|reason| RequestError::Body {
+        api: api_key,
+        version,
+        reason,
+    })?;
     Ok(Decoded::Request(Box::new(Request {
         api_key,
         version,
@@ -168,14 +172,28 @@ mod tests {
     use super::*;
 
     fn hex(s: &str) -> Bytes {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or(0)).collect::<Vec<_>>().into()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or(0))
+            .collect::<Vec<_>>()
+            .into()
     }
 
     #[test]
     fn metadata_with_a_huge_topic_count_fails_without_allocating_it() {
         // Issue 12: Metadata v4, client id "repr", topic array count 2^31-1 and nothing after it.
         let err = decode_request(hex("00030004000000010004726570727fffffff")).expect_err("must not decode");
-        assert!(matches!(err, RequestError::Body { api: ApiKey::Metadata, version: 4, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                RequestError::Body {
+                    api: ApiKey::Metadata,
+                    version: 4,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -183,9 +201,21 @@ mod tests {
         let unknown = decode_request(hex("7f000000000000070000")).expect("decodes");
         assert!(matches!(unknown, Decoded::Unsupported { api_key: None, .. }));
         let join_group = decode_request(hex("000b000500000007ffff")).expect("decodes");
-        assert!(matches!(join_group, Decoded::Unsupported { api_key: Some(ApiKey::JoinGroup), .. }));
+        assert!(matches!(
+            join_group,
+            Decoded::Unsupported {
+                api_key: Some(ApiKey::JoinGroup),
+                ..
+            }
+        ));
         let metadata_v99 = decode_request(hex("000300630000000700")).expect("decodes");
-        assert!(matches!(metadata_v99, Decoded::Unsupported { api_key: Some(ApiKey::Metadata), .. }));
+        assert!(matches!(
+            metadata_v99,
+            Decoded::Unsupported {
+                api_key: Some(ApiKey::Metadata),
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -201,7 +231,9 @@ mod tests {
         let Decoded::Request(req) = decode_request(f.into()).expect("decodes") else {
             panic!("ApiVersions v3 is served");
         };
-        let RequestBody::ApiVersions(body) = req.body else { panic!("ApiVersions") };
+        let RequestBody::ApiVersions(body) = req.body else {
+            panic!("ApiVersions")
+        };
         assert_eq!(body.client_software_name.as_str(), "a");
         assert_eq!(body.client_software_version.as_str(), "b");
         assert!(body.unknown_tagged_fields.is_empty());

@@ -82,6 +82,8 @@ pub struct BrokerConfig {
     pub advertised_listeners: String,
     #[serde(rename = "socket.request.max.bytes")]
     pub socket_request_max_bytes: u32,
+    #[serde(rename = "request.non.produce.max.bytes")]
+    pub request_non_produce_max_bytes: u32,
     #[serde(rename = "queued.max.request.bytes")]
     pub queued_max_request_bytes: u64,
     #[serde(rename = "socket.request.read.timeout.ms")]
@@ -173,6 +175,7 @@ impl Default for BrokerConfig {
             listeners: "127.0.0.1:9092".into(),
             advertised_listeners: String::new(),
             socket_request_max_bytes: 100 * 1024 * 1024,
+            request_non_produce_max_bytes: shard_protocol::DEFAULT_NON_PRODUCE_MAX_BYTES as u32,
             queued_max_request_bytes: 512 * 1024 * 1024,
             socket_request_read_timeout_ms: 60_000,
             connections_max_idle_ms: 600_000,
@@ -308,6 +311,11 @@ impl BrokerConfig {
         check(
             self.socket_request_max_bytes >= 1024,
             "socket.request.max.bytes",
+            "must be at least 1024",
+        )?;
+        check(
+            self.request_non_produce_max_bytes >= 1024,
+            "request.non.produce.max.bytes",
             "must be at least 1024",
         )?;
         check(
@@ -539,6 +547,7 @@ impl BrokerConfig {
             ("listeners", self.listeners.clone()),
             ("advertised.listeners", self.advertised_listeners.clone()),
             ("socket.request.max.bytes", self.socket_request_max_bytes.to_string()),
+            ("request.non.produce.max.bytes", self.request_non_produce_max_bytes.to_string()),
             ("queued.max.request.bytes", self.queued_max_request_bytes.to_string()),
             ("socket.request.read.timeout.ms", self.socket_request_read_timeout_ms.to_string()),
             ("connections.max.idle.ms", self.connections_max_idle_ms.to_string()),

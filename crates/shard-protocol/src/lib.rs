@@ -17,7 +17,7 @@ pub use kafka_protocol;
 
 pub use apis::{SERVED_APIS, ServedApi, served_range};
 pub use header::{HeaderError, RequestPrefix, decode_request_header};
-pub use request::{Decoded, Request, RequestBody, RequestError, decode_request};
+pub use request::{DEFAULT_NON_PRODUCE_MAX_BYTES, Decoded, Request, RequestBody, RequestError, decode_request};
 pub use response::{EncodeError, encode_error_only_response, encode_response};
 pub use share::{AcknowledgementBatch, LeaderIdAndEpoch, NodeEndpoint, SHARE_MAX_VERSION, SHARE_MIN_VERSION, ShareCodecError};
 pub use share_acknowledge::{

@@ -80,9 +80,27 @@ pub enum Decoded {
     },
 }
 
+/// The broker's default bound on request frames of every API but Produce
+/// (`request.non.produce.max.bytes`). Only Produce carries bulk data (records, kept as slices of
+/// the frame); every other request decodes into structs up to ~60 times larger than their wire
+/// form (a 2-byte empty topic name becomes a 72-byte struct), so a frame of
+/// `socket.request.max.bytes` (100 MB) of them could take gigabytes. Real clients' largest
+/// non-produce requests (Fetch or Metadata for thousands of partitions) are well under 1 MB.
+pub const DEFAULT_NON_PRODUCE_MAX_BYTES: usize = 8 * 1024 * 1024;
+
 /// Why a frame could not be decoded. The broker closes the connection, as Kafka does.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
+    /// A request other than Produce is larger than `request.non.produce.max.bytes`.
+    #[error("{api:?} request of {size} bytes is above request.non.produce.max.bytes ({max})")]
+    TooLarge {
+        /// The API.
+        api: ApiKey,
+        /// The frame's size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The header is short or malformed.
     #[error(transparent)]
     Header(#[from] HeaderError),
@@ -98,8 +116,9 @@ pub enum RequestError {
     },
 }
 
-/// Decodes one request frame (without its 4-byte size prefix).
-pub fn decode_request(frame: Bytes) -> Result<Decoded, RequestError> {
+/// Decodes one request frame (without its 4-byte size prefix); a request of any API but Produce
+/// larger than `non_produce_max_bytes` is refused before its body is decoded.
+pub fn decode_request(frame: Bytes, non_produce_max_bytes: usize) -> Result<Decoded, RequestError> {
     let prefix = RequestPrefix::peek(&frame)?;
     let unsupported = |api_key| Ok(Decoded::Unsupported { prefix, api_key });
     let Ok(api_key) = ApiKey::try_from(prefix.api_key) else {
@@ -111,6 +130,13 @@ pub fn decode_request(frame: Bytes) -> Result<Decoded, RequestError> {
     let version = prefix.api_version;
     if version < range.min || version > range.max {
         return unsupported(Some(api_key));
+    }
+    if api_key != ApiKey::Produce && frame.len() > non_produce_max_bytes {
+        return Err(RequestError::TooLarge {
+            api: api_key,
+            size: frame.len(),
+            max: non_produce_max_bytes,
+        });
     }
     let mut body = frame;
     let header = decode_request_header(&mut body, api_key, version)?;
@@ -182,7 +208,7 @@ mod tests {
     #[test]
     fn metadata_with_a_huge_topic_count_fails_without_allocating_it() {
         // Issue 12: Metadata v4, client id "repr", topic array count 2^31-1 and nothing after it.
-        let err = decode_request(hex("00030004000000010004726570727fffffff")).expect_err("must not decode");
+        let err = decode_request(hex("00030004000000010004726570727fffffff"), DEFAULT_NON_PRODUCE_MAX_BYTES).expect_err("must not decode");
         assert!(
             matches!(
                 err,
@@ -197,10 +223,33 @@ mod tests {
     }
 
     #[test]
+    fn only_produce_may_exceed_the_non_produce_bound() {
+        // Metadata v1 with 10 empty topic names: 35 bytes.
+        let mut metadata = hex("00030001000000010001630000000a").to_vec();
+        metadata.extend_from_slice(&[0; 20]);
+        let err = decode_request(metadata.clone().into(), 30).expect_err("over the bound");
+        assert!(
+            matches!(
+                err,
+                RequestError::TooLarge {
+                    api: ApiKey::Metadata,
+                    size: 35,
+                    max: 30
+                }
+            ),
+            "{err}"
+        );
+        assert!(matches!(decode_request(metadata.into(), 35), Ok(Decoded::Request(_))));
+        // Produce v3 with no transactional id, acks 1, timeout 1000, no topics: not bounded.
+        let produce = hex("0000000300000002000163ffff0001000003e800000000");
+        assert!(matches!(decode_request(produce, 4), Ok(Decoded::Request(_))));
+    }
+
+    #[test]
     fn unknown_keys_and_versions_are_unsupported_not_errors() {
-        let unknown = decode_request(hex("7f000000000000070000")).expect("decodes");
+        let unknown = decode_request(hex("7f000000000000070000"), DEFAULT_NON_PRODUCE_MAX_BYTES).expect("decodes");
         assert!(matches!(unknown, Decoded::Unsupported { api_key: None, .. }));
-        let join_group = decode_request(hex("000b000500000007ffff")).expect("decodes");
+        let join_group = decode_request(hex("000b000500000007ffff"), DEFAULT_NON_PRODUCE_MAX_BYTES).expect("decodes");
         assert!(matches!(
             join_group,
             Decoded::Unsupported {
@@ -208,7 +257,7 @@ mod tests {
                 ..
             }
         ));
-        let metadata_v99 = decode_request(hex("000300630000000700")).expect("decodes");
+        let metadata_v99 = decode_request(hex("000300630000000700"), DEFAULT_NON_PRODUCE_MAX_BYTES).expect("decodes");
         assert!(matches!(
             metadata_v99,
             Decoded::Unsupported {
@@ -228,7 +277,7 @@ mod tests {
         for tag in 1000u32..2000 {
             f.extend_from_slice(&[(tag as u8 & 0x7f) | 0x80, (tag >> 7) as u8, 0]);
         }
-        let Decoded::Request(req) = decode_request(f.into()).expect("decodes") else {
+        let Decoded::Request(req) = decode_request(f.into(), DEFAULT_NON_PRODUCE_MAX_BYTES).expect("decodes") else {
             panic!("ApiVersions v3 is served");
         };
         let RequestBody::ApiVersions(body) = req.body else {

@@ -115,7 +115,7 @@ pub fn s(text: impl Into<String>) -> StrBytes {
 
 /// Decodes and serves one request frame (without its size prefix).
 pub async fn dispatch(broker: &Arc<Broker>, conn: &Arc<ConnInfo>, frame: Bytes) -> Reply {
-    let req = match decode_request(frame) {
+    let req = match decode_request(frame, broker.config.request_non_produce_max_bytes as usize) {
         Ok(Decoded::Request(req)) => req,
         Ok(Decoded::Unsupported { prefix, api_key }) => return unsupported(prefix, api_key),
         // Kafka closes the connection on a request it cannot parse.

@@ -13,7 +13,8 @@ pub const CONSTANT: usize = 64 * 1024;
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
 static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-/// Highest bytes allocated per frame byte seen so far (frames of 64 bytes and more), x100.
+/// Highest bytes allocated beyond [`CONSTANT`] per frame byte seen so far (x100): the factor
+/// the bound's [`PER_FRAME_BYTE`] must cover.
 static WORST_RATIO_X100: AtomicUsize = AtomicUsize::new(0);
 
 /// Counts allocations (and the growth of reallocations) while [`measure`] runs.
@@ -53,15 +54,13 @@ pub fn measure<T>(frame_len: usize, f: impl FnOnce() -> T) -> T {
     let allocated = ALLOCATED.load(Ordering::Relaxed);
     let bound = frame_len * PER_FRAME_BYTE + CONSTANT;
     // Report each new worst ratio (for docs/reliability.md): `worst alloc ratio` lines in the log.
-    if frame_len >= 64 {
-        let ratio = allocated * 100 / frame_len;
-        if ratio > WORST_RATIO_X100.fetch_max(ratio, Ordering::Relaxed) {
-            eprintln!(
-                "worst alloc ratio {}.{:02} bytes per frame byte ({allocated} bytes for a {frame_len}-byte frame)",
-                ratio / 100,
-                ratio % 100
-            );
-        }
+    let ratio = allocated.saturating_sub(CONSTANT) * 100 / frame_len.max(1);
+    if ratio > WORST_RATIO_X100.fetch_max(ratio, Ordering::Relaxed) {
+        eprintln!(
+            "worst alloc ratio {}.{:02} bytes per frame byte beyond the constant ({allocated} bytes for a {frame_len}-byte frame)",
+            ratio / 100,
+            ratio % 100
+        );
     }
     assert!(
         allocated <= bound,

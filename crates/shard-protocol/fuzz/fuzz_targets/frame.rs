@@ -12,5 +12,7 @@ static ALLOC: alloc_bound::Counting = alloc_bound::Counting;
 
 fuzz_target!(|data: &[u8]| {
     let frame = bytes::Bytes::copy_from_slice(data);
-    let _ = alloc_bound::measure(data.len(), || shard_protocol::decode_request(frame).is_ok());
+    let _ = alloc_bound::measure(data.len(), || {
+        shard_protocol::decode_request(frame, shard_protocol::DEFAULT_NON_PRODUCE_MAX_BYTES).is_ok()
+    });
 });

@@ -25,7 +25,9 @@ fuzz_target!(|data: &[u8]| {
     frame.extend_from_slice(rest);
     let len = frame.len();
     let frame = bytes::Bytes::from(frame);
-    let decoded = alloc_bound::measure(len, || shard_protocol::decode_request(frame));
+    let decoded = alloc_bound::measure(len, || {
+        shard_protocol::decode_request(frame, shard_protocol::DEFAULT_NON_PRODUCE_MAX_BYTES)
+    });
     if let Ok(shard_protocol::Decoded::Unsupported { .. }) = decoded {
         panic!("{:?} v{version} is served but was answered as unsupported", served.key);
     }

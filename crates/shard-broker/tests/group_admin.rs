@@ -101,17 +101,7 @@ async fn leave(c: &mut RawClient, group: &str, member: &str) {
 
 /// Sends a request body encoded elsewhere and returns the response body (after header v1).
 async fn call_raw(c: &mut RawClient, key: ApiKey, version: i16, correlation_id: i32, body: &[u8]) -> Bytes {
-    let header = RequestHeader::default()
-        .with_request_api_key(key as i16)
-        .with_request_api_version(version)
-        .with_correlation_id(correlation_id)
-        .with_client_id(Some(s("group-admin-test")));
-    let mut buf = BytesMut::new();
-    buf.put_i32(0);
-    header.encode(&mut buf, key.request_header_version(version)).expect("header");
-    buf.put_slice(body);
-    let len = (buf.len() - 4) as i32;
-    buf[0..4].copy_from_slice(&len.to_be_bytes());
+    let buf = common::request_frame(key, version, correlation_id, "group-admin-test", body);
     c.write_raw(&buf).await;
     let mut resp = c.read_frame().await.expect("response frame");
     let header = ResponseHeader::decode(&mut resp, key.response_header_version(version)).expect("response header");

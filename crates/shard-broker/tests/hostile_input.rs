@@ -7,79 +7,47 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use common::{RawClient, TIMEOUT};
+use common::child::{ChildBroker, free_port};
+use common::{RawClient, TIMEOUT, request_frame};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::Encodable;
 use shard_protocol::SERVED_APIS;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const BIN: &str = env!("CARGO_BIN_EXE_shard-broker");
-
 /// Peak resident memory the broker may reach in any test here. It idles at about 15 MB and peaks near 25 MB here; a
 /// single one of the issue's attacks used to take 150-800 MB or abort the process.
 const RSS_BOUND_BYTES: u64 = 128 * 1024 * 1024;
 
-/// The real broker in a child process, killed on drop.
+/// The real broker in a child process, with its data directory.
 struct Broker {
-    child: Child,
+    child: ChildBroker,
     addr: SocketAddr,
     _dir: tempfile::TempDir,
 }
 
 impl Broker {
-    fn start(extra: &str) -> Broker {
+    async fn start(extra: &str) -> Broker {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let config: PathBuf = dir.path().join("broker.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "listeners = \"PLAINTEXT://127.0.0.1:{port}\"\nlog.dir = \"{}\"\n{extra}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .expect("config");
-        let child = Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn broker");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "broker did not start");
-            std::thread::sleep(Duration::from_millis(50));
+        let child = ChildBroker::start(dir.path(), free_port(), extra).await;
+        Broker {
+            addr: child.addr,
+            child,
+            _dir: dir,
         }
-        Broker { child, addr, _dir: dir }
     }
 
-    /// Peak resident set size so far (VmHWM), in bytes.
     fn peak_rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("proc status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .expect("VmHWM")
-            * 1024
+        self.child.peak_rss()
     }
 
     /// The process is running, a fresh connection gets ApiVersions and Metadata answered, and
     /// peak memory stayed under the bound.
     async fn assert_healthy(&mut self) {
-        assert!(self.child.try_wait().expect("wait").is_none(), "broker process died");
+        assert!(self.child.is_running(), "broker process died");
         let mut c = RawClient::connect(self.addr).await;
         let v: ApiVersionsResponse = c.call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default()).await;
         assert_eq!(v.error_code, 0);
@@ -93,27 +61,9 @@ impl Broker {
     }
 }
 
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A request frame (size prefix included) for `body` at `version`.
 fn frame(key: ApiKey, version: i16, correlation_id: i32, body: &BytesMut) -> Vec<u8> {
-    let header = RequestHeader::default()
-        .with_request_api_key(key as i16)
-        .with_request_api_version(version)
-        .with_correlation_id(correlation_id)
-        .with_client_id(Some(kafka_protocol::protocol::StrBytes::from_static_str("hostile")));
-    let mut buf = BytesMut::new();
-    buf.put_i32(0);
-    header.encode(&mut buf, key.request_header_version(version)).expect("header");
-    buf.put_slice(body);
-    let len = (buf.len() - 4) as i32;
-    buf[0..4].copy_from_slice(&len.to_be_bytes());
-    buf.to_vec()
+    request_frame(key, version, correlation_id, "hostile", body).to_vec()
 }
 
 /// The default (valid) body of `key` at `version`, encoded.
@@ -236,7 +186,7 @@ fn frame_probe(correlation_id: i32) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutated_requests_of_every_api_never_crash_or_bloat_the_broker() {
-    let mut broker = Broker::start("");
+    let mut broker = Broker::start("").await;
     let seed = std::env::var("SHARD_HOSTILE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -304,7 +254,7 @@ async fn mutated_requests_of_every_api_never_crash_or_bloat_the_broker() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_attacks_of_issue_12_are_refused_cheaply() {
-    let mut broker = Broker::start("");
+    let mut broker = Broker::start("").await;
     // 1. Metadata v4 claiming 2^31-1 topics in 22 bytes: used to abort the process.
     let mut c = TcpStream::connect(broker.addr).await.expect("connect");
     c.write_all(&hex("0000001200030004000000010004726570727fffffff"))
@@ -377,7 +327,7 @@ async fn the_attacks_of_issue_12_are_refused_cheaply() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trickled_frame_is_cut_off_and_an_idle_connection_closed() {
-    let mut broker = Broker::start("socket.request.read.timeout.ms = 1000\nconnections.max.idle.ms = 1500");
+    let mut broker = Broker::start("socket.request.read.timeout.ms = 1000\nconnections.max.idle.ms = 1500").await;
     let mut trickler = TcpStream::connect(broker.addr).await.expect("connect");
     trickler.write_all(&(1_000_000i32).to_be_bytes()).await.expect("write");
     let started = Instant::now();
@@ -407,15 +357,28 @@ async fn a_trickled_frame_is_cut_off_and_an_idle_connection_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_over_the_limits_are_refused_and_others_served() {
-    let mut broker = Broker::start("\"max.connections\" = 6\nmax.connections.per.ip = 3");
-    let mut from_one = Vec::new();
-    for _ in 0..3 {
-        from_one.push(RawClient::connect(broker.addr).await);
-    }
-    for c in &mut from_one {
-        let v: ApiVersionsResponse = c.call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default()).await;
-        assert_eq!(v.error_code, 0);
-    }
+    let mut broker = Broker::start("\"max.connections\" = 6\nmax.connections.per.ip = 3").await;
+    // Three from 127.0.0.1 are served. (The start-up probe's connection counts until the broker
+    // has seen it close, so retry until it has.)
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut from_one = loop {
+        let mut conns = Vec::new();
+        for _ in 0..3 {
+            conns.push(TcpStream::connect(broker.addr).await.expect("connect"));
+        }
+        let mut served = 0;
+        for (i, c) in conns.iter_mut().enumerate() {
+            if send_and_probe(c, &[], i as i32).await {
+                served += 1;
+            }
+        }
+        if served == 3 {
+            break conns;
+        }
+        assert!(Instant::now() < deadline, "three connections from one address must be served");
+        drop(conns);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     // A fourth from 127.0.0.1 is closed at once.
     let mut fourth = TcpStream::connect(broker.addr).await.expect("connect");
     assert_eq!(read_some(&mut fourth).await, 0, "over max.connections.per.ip");
@@ -424,16 +387,28 @@ async fn connections_over_the_limits_are_refused_and_others_served() {
     for last in 2..=4u8 {
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");
         socket.bind(format!("127.0.0.{last}:0").parse().expect("addr")).expect("bind");
-        others.push(socket.connect(broker.addr).await.expect("connect"));
+        let mut c = socket.connect(broker.addr).await.expect("connect");
+        assert!(send_and_probe(&mut c, &[], 10 + i32::from(last)).await, "127.0.0.{last} is served");
+        others.push(c);
     }
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.bind("127.0.0.9:0".parse().expect("addr")).expect("bind");
     let mut seventh = socket.connect(broker.addr).await.expect("connect");
     assert_eq!(read_some(&mut seventh).await, 0, "over max.connections");
-    // Closing one makes room again.
+    // Closing one makes room again, once the broker has seen it close.
     drop(from_one.pop());
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    broker.assert_healthy().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut c = TcpStream::connect(broker.addr).await.expect("connect");
+        if send_and_probe(&mut c, &[], 99).await {
+            break;
+        }
+        assert!(Instant::now() < deadline, "a closed connection must free its slot");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // (All six slots may be taken now, so no fresh client: the process and memory only.)
+    assert!(broker.child.is_running(), "broker process died");
+    assert!(broker.peak_rss() < RSS_BOUND_BYTES);
 }
 
 /// Reads until EOF or some bytes arrive (bounded): 0 means the broker closed the connection.
@@ -464,7 +439,8 @@ fn put_varint(b: &mut BytesMut, mut v: u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_used_up_request_budget_holds_reads_back_until_it_returns() {
     let mut broker =
-        Broker::start("socket.request.max.bytes = 1048576\nqueued.max.request.bytes = 1048576\nsocket.request.read.timeout.ms = 1500");
+        Broker::start("socket.request.max.bytes = 1048576\nqueued.max.request.bytes = 1048576\nsocket.request.read.timeout.ms = 1500")
+            .await;
     // One connection takes all but one byte of the budget with a frame it never finishes.
     let mut hog = TcpStream::connect(broker.addr).await.expect("connect");
     hog.write_all(&(1_048_576i32).to_be_bytes()).await.expect("write");

@@ -12,9 +12,8 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
+use common::child::{ChildBroker, free_port};
 use common::share::*;
 use common::{RawClient, TestBroker};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
@@ -90,58 +89,6 @@ async fn open_and_drain(addr: SocketAddr, group: &str, member: &str, topic: Uuid
 /// Offsets of `acquired(..)` pairs.
 fn offsets(pairs: &[(i64, i16)]) -> Vec<i64> {
     pairs.iter().map(|(o, _)| *o).collect()
-}
-
-/// The `shard-broker` binary as a child process on a fixed port and data directory.
-struct ChildBroker {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl ChildBroker {
-    /// Starts the binary with `extra` config on `dir` and waits until it accepts connections.
-    async fn start(dir: &Path, port: u16, extra: &str) -> ChildBroker {
-        let config = dir.join("broker-test.toml");
-        let text = format!(
-            "listeners = \"127.0.0.1:{port}\"\nlog.dir = \"{}\"\n{extra}",
-            dir.join("data").display()
-        );
-        std::fs::write(&config, text).expect("write config");
-        let child = Command::new(env!("CARGO_BIN_EXE_shard-broker"))
-            .arg("--config")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn shard-broker");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            assert!(Instant::now() < deadline, "shard-broker did not start listening on {addr}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        ChildBroker { child, addr }
-    }
-
-    /// SIGKILL: no shutdown, no flush.
-    fn kill_9(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-    }
-}
-
-impl Drop for ChildBroker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
 }
 
 /// Consumes 10 records: accepts 0..=3, releases 4..=5, rejects 6, keeps 7..=9 acquired.

@@ -1,6 +1,7 @@
 //! An in-process broker on a free port and a raw Kafka client for integration tests.
 #![allow(dead_code)]
 
+pub mod child;
 pub mod share;
 
 use std::net::SocketAddr;
@@ -79,6 +80,23 @@ impl TestBroker {
     }
 }
 
+/// A request frame, size prefix included: the request header `key` and `version` call for, then
+/// `body` (encoded elsewhere).
+pub fn request_frame(key: ApiKey, version: i16, correlation_id: i32, client_id: &str, body: &[u8]) -> BytesMut {
+    let header = RequestHeader::default()
+        .with_request_api_key(key as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation_id)
+        .with_client_id(Some(StrBytes::from_string(client_id.to_string())));
+    let mut buf = BytesMut::new();
+    buf.put_i32(0);
+    header.encode(&mut buf, key.request_header_version(version)).expect("encode header");
+    buf.put_slice(body);
+    let len = (buf.len() - 4) as i32;
+    buf[0..4].copy_from_slice(&len.to_be_bytes());
+    buf
+}
+
 /// Speaks the Kafka protocol over one TCP connection, frame by frame.
 pub struct RawClient {
     pub stream: TcpStream,
@@ -142,18 +160,10 @@ impl RawClient {
     pub fn frame_body(&mut self, key: ApiKey, version: i16, body: &[u8]) -> (i32, Bytes) {
         let correlation_id = self.next_correlation;
         self.next_correlation += 1;
-        let header = RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(correlation_id)
-            .with_client_id(Some(StrBytes::from_static_str("shard-test")));
-        let mut buf = BytesMut::new();
-        buf.put_i32(0);
-        header.encode(&mut buf, key.request_header_version(version)).expect("encode header");
-        buf.put_slice(body);
-        let len = (buf.len() - 4) as i32;
-        buf[0..4].copy_from_slice(&len.to_be_bytes());
-        (correlation_id, buf.freeze())
+        (
+            correlation_id,
+            request_frame(key, version, correlation_id, "shard-test", body).freeze(),
+        )
     }
 
     /// Sends an already-encoded request body; returns the response body (after the response

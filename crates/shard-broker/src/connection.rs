@@ -8,7 +8,7 @@
 //! Frames are read under the limits of [`crate::frame`]. Responses waiting to be written are
 //! bounded too: at most [`MAX_IN_FLIGHT`] requests and [`MAX_PENDING_RESPONSE_BYTES`] of ready
 //! responses per connection, after which reading stops until the client reads; a client that
-//! reads nothing of a response for `connections.max.idle.ms` is disconnected.
+//! does not take a whole response within `connections.max.idle.ms` is disconnected.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -73,7 +73,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, lim
                     Ok(Ok(())) => {}
                     Ok(Err(_)) => break,
                     Err(_) => {
-                        tracing::warn!(%peer, "closing connection: client read nothing of a response for connections.max.idle.ms");
+                        tracing::warn!(%peer, "closing connection: a response was not taken within connections.max.idle.ms");
                         break;
                     }
                 }

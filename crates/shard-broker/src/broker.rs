@@ -61,6 +61,9 @@ pub struct Broker {
     /// Topic id Metadata gives `__share_group_state` (derived from the cluster id: stable
     /// across restarts).
     pub share_state_topic_id: uuid::Uuid,
+    /// Cancelled when shutdown starts: long-polling Fetch and ShareFetch answer with what they
+    /// have instead of holding the shutdown for their whole MaxWaitMs.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 impl Broker {
@@ -99,7 +102,17 @@ impl Broker {
             advertised_port,
             topics,
             producer_ids,
+            stopping: tokio_util::sync::CancellationToken::new(),
         })
+    }
+
+    /// Waits for `event` until `deadline`, or until shutdown starts; true if `event` came first.
+    /// Long polls wait through this so a stop never waits out a client's MaxWaitMs.
+    pub async fn wait_until<F: std::future::Future>(&self, deadline: tokio::time::Instant, event: F) -> bool {
+        tokio::select! {
+            r = tokio::time::timeout_at(deadline, event) => r.is_ok(),
+            _ = self.stopping.cancelled() => false,
+        }
     }
 
     /// This broker's node id.

@@ -104,6 +104,8 @@ impl Server {
             }
         }
         drop(listener);
+        // Long polls answer now with what they have (as on their timeout).
+        broker.stopping.cancel();
         tracing::info!("shutting down: finishing in-flight requests");
         tracker.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {

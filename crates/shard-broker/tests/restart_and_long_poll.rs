@@ -168,3 +168,22 @@ async fn acks_zero_gets_no_response_but_appends() {
     assert_eq!(record_count(&resp), 4);
     broker.stop().await;
 }
+
+/// A stop does not wait out a long poll: the Fetch waiting 60 s (beyond the client's 10 s read
+/// bound, and beyond the broker's 10 s shutdown grace) is answered, empty, as shutdown starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_answers_waiting_fetch_long_polls() {
+    let broker = TestBroker::start("").await;
+    let mut c = broker.client().await;
+    assert_eq!(produce(&mut c, "stopping", batch(2, -1, -1)).await, (0, 0));
+    let waiting = tokio::spawn(async move {
+        let resp: FetchResponse = c.call(ApiKey::Fetch, 12, &fetch_req("stopping", 2, 60_000, 1)).await;
+        resp
+    });
+    // Let the fetch reach its wait (if it had not, it would be answered at once anyway).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    broker.stop().await;
+    let resp = waiting.await.expect("the long poll was answered, not cut off");
+    assert_eq!(resp.responses[0].partitions[0].error_code, 0);
+    assert_eq!(record_count(&resp), 0);
+}

@@ -1000,3 +1000,18 @@ async fn bad_share_fetch_and_acknowledge_bodies_close_the_connection_only() {
     assert_eq!(v.error_code, NONE, "the connection that sent invalid requests is still served");
     broker.stop().await;
 }
+
+/// A stop does not wait out a ShareFetch long poll: it is answered, empty, as shutdown starts
+/// (MaxWaitMs 60 s is beyond the client's 10 s read bound and the broker's shutdown grace).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_answers_waiting_share_fetch_long_polls() {
+    let broker = TestBroker::start("").await;
+    let mut admin = broker.client().await;
+    let id = create_topic(&mut admin, "stop-poll", 1).await;
+    let mut a = Consumer::opened(broker.addr, "stoppers", "member-a", id, &[0], 2).await;
+    let waiting = tokio::spawn(async move { a.fetch(60_000, 100).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    broker.stop().await;
+    let resp = waiting.await.expect("the long poll was answered, not cut off");
+    assert_eq!(acquired_total(&resp), 0);
+}

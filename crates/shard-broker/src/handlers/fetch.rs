@@ -81,7 +81,7 @@ async fn fetch(ctx: &Ctx, req: FetchRequest) -> FetchResponse {
             return FetchResponse::default().with_responses(responses);
         }
         let changed = futures::future::select_all(watches.iter_mut().map(|w| Box::pin(w.changed())));
-        if tokio::time::timeout_at(deadline, changed).await.is_err() {
+        if !ctx.broker.wait_until(deadline, changed).await {
             let (responses, _, _) = read_all(&layout, max_bytes);
             return FetchResponse::default().with_responses(responses);
         }

@@ -103,7 +103,7 @@ async fn serve(ctx: &Ctx, req: ShareFetchRequest) -> Result<ShareFetchResponse, 
             if let Err(e) = b.shares.open_session(key.clone(), set.clone(), ctx.conn.id) {
                 if e == SessionError::LimitReached {
                     // Kafka waits MaxWaitMs before refusing, so clients do not spin.
-                    tokio::time::sleep(max_wait(&req)).await;
+                    b.wait_until(Instant::now() + max_wait(&req), std::future::pending::<()>()).await;
                 }
                 return Err(Refusal::new(lock_ms, session_error(e)));
             }
@@ -249,7 +249,7 @@ async fn fetch(
         let mut bytes_left = max_bytes;
         let mut got_any = false;
         let now = crate::clock::now_ms();
-        let last_try = Instant::now() >= deadline;
+        let last_try = Instant::now() >= deadline || b.stopping.is_cancelled();
         let enough = min_bytes <= 1 || last_try || {
             let mut readable = 0;
             for (_, slot) in &slots {
@@ -292,7 +292,8 @@ async fn fetch(
             }));
         // On timeout the loop makes its last try: what is there now is acquired whatever
         // MinBytes says. A closed watch means the log is gone; the next try reports it.
-        let _ = tokio::time::timeout_at(deadline, futures::future::select_all(changes)).await;
+        // Shutdown also ends the wait: the stop does not wait out MaxWaitMs.
+        let _ = b.wait_until(deadline, futures::future::select_all(changes)).await;
     }
 }
 

@@ -26,8 +26,8 @@ pub enum AckBatchError {
     TypeCount {
         /// Types sent.
         types: usize,
-        /// Offsets in the batch.
-        offsets: i64,
+        /// Offsets in the batch (saturating: a batch may span the whole i64 range).
+        offsets: u64,
     },
     /// An unknown type, or RENEW where it is not allowed.
     #[error("acknowledge type {0} is not allowed here")]
@@ -51,10 +51,12 @@ pub fn to_ranges(batches: &[AcknowledgementBatch], max_type: i8, is_renew_ack: b
         if types.is_empty() {
             return Err(AckBatchError::NoTypes);
         }
-        if types.len() > 1 && last - first != types.len() as i64 - 1 {
+        // abs_diff: the offsets are the client's, `last - first` overflows for i64::MIN..i64::MAX.
+        let span = last.abs_diff(first);
+        if types.len() > 1 && span != types.len() as u64 - 1 {
             return Err(AckBatchError::TypeCount {
                 types: types.len(),
-                offsets: last - first + 1,
+                offsets: span.saturating_add(1),
             });
         }
         let mut parsed = Vec::with_capacity(types.len());
@@ -80,7 +82,8 @@ fn push_runs(out: &mut Vec<AckRange>, first: i64, types: &[AckType]) {
     let mut run_start = 0;
     for i in 1..=types.len() {
         if i == types.len() || types[i] != types[run_start] {
-            out.push(AckRange::new(first + run_start as i64, first + i as i64 - 1, types[run_start]));
+            // first + (i - 1) <= last: `first + i` alone may pass i64::MAX.
+            out.push(AckRange::new(first + run_start as i64, first + (i as i64 - 1), types[run_start]));
             run_start = i;
         }
     }
@@ -134,6 +137,29 @@ mod tests {
         ));
         assert_eq!(to_ranges(&[batch(0, 0, &[5])], 4, true), Err(AckBatchError::BadType(5)));
         assert_eq!(to_ranges(&[batch(0, 0, &[-1])], 3, false), Err(AckBatchError::BadType(-1)));
+    }
+
+    #[test]
+    fn batches_spanning_the_whole_offset_range_do_not_overflow() {
+        // -1..i64::MAX passes the order check; `last - first` would overflow.
+        assert_eq!(
+            to_ranges(&[batch(-1, i64::MAX, &[1, 2])], 3, false),
+            Err(AckBatchError::TypeCount {
+                types: 2,
+                offsets: (1u64 << 63) + 1
+            })
+        );
+        assert_eq!(
+            to_ranges(&[batch(0, i64::MAX, &[1])], 3, false).expect("valid"),
+            vec![AckRange::new(0, i64::MAX, AckType::Accept)]
+        );
+        assert_eq!(
+            to_ranges(&[batch(i64::MAX - 1, i64::MAX, &[1, 3])], 3, false).expect("valid"),
+            vec![
+                AckRange::new(i64::MAX - 1, i64::MAX - 1, AckType::Accept),
+                AckRange::new(i64::MAX, i64::MAX, AckType::Reject),
+            ]
+        );
     }
 
     #[test]

@@ -518,7 +518,24 @@ impl ShareManager {
     pub fn close_session(&self, key: &SessionKey) -> Result<(), SessionError> {
         self.sessions.lock().close(key)?;
         self.release_member(&key.0, &key.1);
+        self.forget_id_unless_member(&key.0, &key.1);
         Ok(())
+    }
+
+    /// Drops the compact id of a member whose session ended if it is not in its group (a client
+    /// that fetched without joining, or whose membership already ended): nothing else would ever
+    /// remove it, and clients that come and go would grow the table without bound. Group members
+    /// keep theirs until they leave or are fenced.
+    fn forget_id_unless_member(&self, group: &str, member: &str) {
+        let groups = self.groups.lock();
+        if !groups.get(group).is_some_and(|g| g.members().contains_key(member)) {
+            self.members.lock().ids.remove(&(group.to_string(), member.to_string()));
+        }
+    }
+
+    /// How many members have a compact id (for tests of the table's bound).
+    pub fn member_ids(&self) -> usize {
+        self.members.lock().ids.len()
     }
 
     /// Releases every record `member` of `group` holds.
@@ -544,6 +561,7 @@ impl ShareManager {
         for ((group, member), _) in closed {
             tracing::debug!(%group, %member, "share session closed with its connection");
             self.release_member(&group, &member);
+            self.forget_id_unless_member(&group, &member);
         }
     }
 
@@ -701,6 +719,35 @@ mod tests {
             assert_eq!(written.expect("in memory"), None, "nothing is written without a store");
         }
         slot
+    }
+
+    #[test]
+    fn ids_of_sessions_without_membership_do_not_accumulate() {
+        let f = fixture();
+        join(&f, "g", "m1");
+        // 30 deliveries: within 10 records x the delivery limit, so each one acquires a record.
+        for i in 0..30u64 {
+            let member = format!("drive-by-{i}");
+            let key = ("g".to_string(), member.clone());
+            f.shares.open_session(key.clone(), BTreeSet::new(), i).expect("session");
+            consume(&f, "g", &member, 1, 0);
+            if i % 2 == 0 {
+                f.shares.connection_closed(i);
+            } else {
+                f.shares.close_session(&key).expect("close");
+            }
+        }
+        // A group member keeps its id across a session's end (its records and epoch live on).
+        let m1 = f.shares.member("g", "m1");
+        f.shares
+            .open_session(("g".to_string(), "m1".to_string()), BTreeSet::new(), 1000)
+            .expect("session");
+        f.shares.connection_closed(1000);
+        assert_eq!(f.shares.member("g", "m1"), m1);
+        assert_eq!(f.shares.member_ids(), 1, "only the group member's id is kept");
+        // The drive-by members' records were released on the way out.
+        let slot = f.shares.existing_slot("g", f.topic, 0).expect("slot");
+        assert_eq!(slot.stats().acquired, 0);
     }
 
     #[test]

@@ -67,7 +67,10 @@ final class AckAudit {
     /** Deliveries after a confirmed ACCEPT that are failures (after a crash, or with a higher count). */
     int acceptedDeliveredAgain;
     int sameCountAcrossCrash;
+    /** Stale copies (see above) in all. */
     int stale;
+    /** Of those, deliveries after a confirmed ACCEPT (same broker run, count not higher). */
+    int staleAfterAccept;
     int leftovers;
 
     private AckAudit() {
@@ -165,6 +168,9 @@ final class AckAudit {
                             + d.count() + "; history " + crashes.history(ds, as));
                 } else {
                     stale++;
+                    if (a.type() == AcknowledgeType.ACCEPT) {
+                        staleAfterAccept++;
+                    }
                 }
             }
         }
@@ -232,9 +238,9 @@ final class AckAudit {
     String summary() {
         return String.format("deliveries %d for %d records; acks confirmed: %d ACCEPT, %d REJECT, %d RELEASE; unconfirmed %d; "
                         + "released ones delivered again %d; confirmed ACCEPTs delivered again %d; same count across a crash %d; "
-                        + "stale copies %d; leftovers %d; problems %d",
+                        + "stale copies %d (after a confirmed ACCEPT %d); leftovers %d; problems %d",
                 deliveries, ids, confirmedAccept, confirmedReject, confirmedRelease, unconfirmed, releasedDeliveredAgain,
-                acceptedDeliveredAgain, sameCountAcrossCrash, stale, leftovers, problems.size());
+                acceptedDeliveredAgain, sameCountAcrossCrash, stale, staleAfterAccept, leftovers, problems.size());
     }
 
     /** The first {@code n} problems, one per line. */

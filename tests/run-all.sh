@@ -17,7 +17,11 @@
 #   8. mvn -B test in tests/java                 (Apache Kafka Java client end-to-end)
 #   9. mvn -B test -Pshare, kafka-clients 4.2.2  (share consumers: KafkaShareConsumer, Spring Kafka
 #                                                 share listener, console share consumer,
-#                                                 kafka-share-groups tool)
+#                                                 kafka-share-groups tool, the crash test, and the
+#                                                 chaos test ShareChaosTest: ~60 s of SIGKILLs every
+#                                                 8-12 s under idempotent producers and explicit-ack
+#                                                 share consumers, ~80 s in all; its CHAOS RESULT line
+#                                                 is repeated in the summary)
 #  10. mvn -B test -Pshare-v1, kafka-clients 4.1.2 (the same on the 4.1 client: ShareFetch v1 path)
 #  11. tests/container-smoke.sh                  (container image: static binary, podman build FROM scratch,
 #                                                 run with a volume, Java producer + share consumer smoke
@@ -34,6 +38,7 @@
 #   SHARD_REQUEST_FUZZ_SECONDS=30  fuzzing time of each target of step 5
 #   PYTEST_ARGS / MVN_ARGS      extra arguments for pytest / mvn
 #   SHARD_SKIP_CONTAINER=1      skip step 11 (e.g. on a machine without root or podman)
+#   SHARD_CHAOS_SECONDS=60      how long the chaos test of step 9 kills the broker
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -177,7 +182,7 @@ java_failures() {
 mvn_share_step() {
     local rc=0
     (cd "$ROOT/tests/java" && mvn -B -ntp -Dstyle.color=never clean test "-P$1" "-Dkafka.clients.version=$2" \
-        "-Dshard.broker.bin=$BROKER_BIN" ${MVN_ARGS:-}) || rc=$?
+        "-Dshard.broker.bin=$BROKER_BIN" "-Dshard.chaos.seconds=${SHARD_CHAOS_SECONDS:-60}" ${MVN_ARGS:-}) || rc=$?
     keep_java_logs "$1"
     return $rc
 }
@@ -260,6 +265,8 @@ for i in "${!STEP_NAMES[@]}"; do
     printf '  %-40s %-30s %6s %s\n' "${STEP_NAMES[$i]}" "${STEP_RESULTS[$i]}" "${STEP_TIMES[$i]}" "$t"
 done
 echo
+# The chaos test's figures (seed, kills, records acked / lost / duplicated, confirmed ACCEPTs delivered again).
+grep -h 'CHAOS RESULT' "$LOG_DIR"/step-*.log 2>/dev/null | sed 's/^.*CHAOS RESULT/  chaos:/' || true
 echo "  step logs: $LOG_DIR/step-N.log; broker logs: tests/java/target/broker-logs/, tests/python/.logs/"
 echo "  steps: $PASSED ok, $FAILED failed or skipped"
 echo

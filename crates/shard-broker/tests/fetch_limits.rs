@@ -7,13 +7,12 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::{Bytes, BytesMut};
+use common::RawClient;
 use common::child::{ChildBroker, free_port};
+use common::probe::Probe;
 use common::share::{Consumer, create_topic, name, produce};
-use common::{RawClient, TIMEOUT};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::*;
 use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
@@ -38,51 +37,6 @@ impl Broker {
             child,
             _dir: dir,
         }
-    }
-}
-
-/// ApiVersions requests on their own connection, one after another, until stopped.
-struct Probe {
-    stop: Arc<AtomicBool>,
-    answered: Arc<AtomicU64>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Probe {
-    async fn start(addr: SocketAddr) -> Probe {
-        let stop = Arc::new(AtomicBool::new(false));
-        let answered = Arc::new(AtomicU64::new(0));
-        let mut client = RawClient::connect(addr).await;
-        let task = tokio::spawn({
-            let (stop, answered) = (stop.clone(), answered.clone());
-            async move {
-                while !stop.load(Ordering::Relaxed) {
-                    // `call` fails the test unless the answer comes within TIMEOUT.
-                    let v: ApiVersionsResponse = client.call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default()).await;
-                    assert_eq!(v.error_code, 0);
-                    answered.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                }
-            }
-        });
-        Probe { stop, answered, task }
-    }
-
-    /// Stops the probe; it must have been answered every time, and at least once more.
-    async fn finish(self) -> u64 {
-        let before = self.answered.load(Ordering::Relaxed);
-        // One more answer after the work, so a probe stuck behind it would show.
-        let deadline = tokio::time::Instant::now() + TIMEOUT;
-        while self.answered.load(Ordering::Relaxed) == before {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the ApiVersions probe stopped being answered"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        self.stop.store(true, Ordering::Relaxed);
-        self.task.await.expect("probe task");
-        self.answered.load(Ordering::Relaxed)
     }
 }
 

@@ -118,10 +118,16 @@ pub struct BrokerConfig {
     pub log_index_size_max_bytes: u32,
     #[serde(rename = "message.max.bytes")]
     pub message_max_bytes: u32,
+    #[serde(rename = "fetch.max.bytes")]
+    pub fetch_max_bytes: u32,
     #[serde(rename = "auto.create.topics.enable")]
     pub auto_create_topics_enable: bool,
     #[serde(rename = "num.partitions")]
     pub num_partitions: i32,
+    #[serde(rename = "max.partitions.per.topic")]
+    pub max_partitions_per_topic: i32,
+    #[serde(rename = "max.broker.partitions")]
+    pub max_broker_partitions: i32,
     #[serde(rename = "group.share.delivery.count.limit")]
     pub group_share_delivery_count_limit: i32,
     #[serde(rename = "group.share.min.delivery.count.limit")]
@@ -193,8 +199,11 @@ impl Default for BrokerConfig {
             log_index_interval_bytes: log.index_interval_bytes,
             log_index_size_max_bytes: log.index_max_bytes,
             message_max_bytes: log.max_message_bytes,
+            fetch_max_bytes: 55 * 1024 * 1024,
             auto_create_topics_enable: true,
             num_partitions: 1,
+            max_partitions_per_topic: 10_000,
+            max_broker_partitions: 10_000,
             group_share_delivery_count_limit: 5,
             group_share_min_delivery_count_limit: 2,
             group_share_max_delivery_count_limit: 10,
@@ -350,7 +359,14 @@ impl BrokerConfig {
         check(self.log_index_interval_bytes >= 1, "log.index.interval.bytes", "must be >= 1")?;
         check(self.log_index_size_max_bytes >= 4096, "log.index.size.max.bytes", "must be >= 4096")?;
         check(self.message_max_bytes >= 64, "message.max.bytes", "must be >= 64")?;
+        check(
+            (1024..=i32::MAX as u32).contains(&self.fetch_max_bytes),
+            "fetch.max.bytes",
+            "must be in [1024, 2147483647]",
+        )?;
         check(self.num_partitions >= 1, "num.partitions", "must be >= 1")?;
+        check(self.max_partitions_per_topic >= 1, "max.partitions.per.topic", "must be >= 1")?;
+        check(self.max_broker_partitions >= 1, "max.broker.partitions", "must be >= 1")?;
         let in_range =
             |value: i32, key: &'static str, lo: i32, hi: i32| check(lo <= value && value <= hi, key, &format!("must be in [{lo}, {hi}]"));
         in_range(self.group_share_delivery_count_limit, "group.share.delivery.count.limit", 2, 10)?;
@@ -572,8 +588,11 @@ impl BrokerConfig {
             ("log.index.interval.bytes", self.log_index_interval_bytes.to_string()),
             ("log.index.size.max.bytes", self.log_index_size_max_bytes.to_string()),
             ("message.max.bytes", self.message_max_bytes.to_string()),
+            ("fetch.max.bytes", self.fetch_max_bytes.to_string()),
             ("auto.create.topics.enable", self.auto_create_topics_enable.to_string()),
             ("num.partitions", self.num_partitions.to_string()),
+            ("max.partitions.per.topic", self.max_partitions_per_topic.to_string()),
+            ("max.broker.partitions", self.max_broker_partitions.to_string()),
             (
                 "group.share.delivery.count.limit",
                 self.group_share_delivery_count_limit.to_string(),

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod durable_file;
+pub mod fd_limit;
 pub mod frame;
 pub mod handlers;
 pub mod health;

@@ -80,6 +80,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Every partition segment holds three files open: take all the descriptors the system allows
+    // (the topic registry then refuses partitions before they would run out).
+    shard_broker::fd_limit::raise_to_hard_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

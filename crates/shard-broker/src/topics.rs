@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
@@ -14,10 +15,39 @@ use uuid::Uuid;
 
 use crate::config::BrokerConfig;
 use crate::durable_file;
+use crate::fd_limit::FdBudget;
 use crate::topic_config;
 
 /// Largest topic name Kafka allows.
 const MAX_NAME_LEN: usize = 249;
+
+/// Most partitions one CreateTopics request may create, all topics together: Kafka's
+/// `ReplicationControlManager.MAX_PARTITIONS_PER_BATCH`, checked before anything else (also for
+/// `validate_only`) and refused with POLICY_VIOLATION.
+pub const MAX_PARTITIONS_PER_REQUEST: i64 = 10_000;
+
+/// Partitions the broker hosts besides the registry's topics: `__share_group_state-0`.
+const INTERNAL_PARTITIONS: i64 = 1;
+
+/// Checks a CreateTopics request's partitions as Kafka's `validateTotalNumberOfPartitions`:
+/// `counts` has, per topic, the number of assignments if any were given, else `NumPartitions`
+/// (-1 standing for `default_partitions`, other non-positive values counting nothing).
+pub fn check_request_partitions(counts: impl IntoIterator<Item = i32>, default_partitions: i32) -> Result<(), TopicError> {
+    let mut total: i64 = 0;
+    for n in counts {
+        total += match n {
+            -1 => i64::from(default_partitions),
+            n if n > 0 => i64::from(n),
+            _ => 0,
+        };
+        if total > MAX_PARTITIONS_PER_REQUEST {
+            return Err(TopicError::PolicyViolation(
+                "Excessively large number of partitions per request.".into(),
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// Why a topic operation failed; each maps to one Kafka error code.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +73,10 @@ pub enum TopicError {
     /// INVALID_REQUEST: the internal topic namespace is reserved.
     #[error("{0}")]
     Reserved(String),
+    /// POLICY_VIOLATION: a partition limit refuses the new partitions (`max.partitions.per.topic`,
+    /// `max.broker.partitions`, the open-file limit, or Kafka's 10,000 per CreateTopics request).
+    #[error("{0}")]
+    PolicyViolation(String),
     /// KAFKA_STORAGE_ERROR
     #[error("storage error: {0}")]
     Storage(#[from] LogError),
@@ -117,6 +151,11 @@ pub struct TopicRegistry {
     by_id: RwLock<HashMap<Uuid, Arc<Topic>>>,
     /// Serializes create/delete/alter so metadata files and logs change together.
     admin: Mutex<()>,
+    /// The open-file budget new partitions must fit in (`None`: unlimited or unknown).
+    fds: Option<FdBudget>,
+    /// When a refusal was last logged and how many were not logged since (auto-creation can be
+    /// asked for by any client, so refusals are logged at most once a second).
+    refusal_log: Mutex<(Option<Instant>, u64)>,
 }
 
 /// Whether `name` is one of Shard's internal topics (today only `__share_group_state`, whose
@@ -155,6 +194,7 @@ impl TopicRegistry {
     pub fn open(data_dir: &Path, broker: Arc<BrokerConfig>) -> Result<Self, TopicError> {
         let meta_dir = data_dir.join("topics");
         fs::create_dir_all(&meta_dir)?;
+        let fds = FdBudget::for_process(broker.max_connections);
         let registry = Self {
             data_dir: data_dir.to_path_buf(),
             meta_dir,
@@ -162,6 +202,8 @@ impl TopicRegistry {
             by_name: RwLock::new(BTreeMap::new()),
             by_id: RwLock::new(HashMap::new()),
             admin: Mutex::new(()),
+            fds,
+            refusal_log: Mutex::new((None, 0)),
         };
         for entry in fs::read_dir(&registry.meta_dir)? {
             let path = entry?.path();
@@ -174,7 +216,79 @@ impl TopicRegistry {
             registry.insert(topic);
         }
         registry.remove_orphan_partition_dirs()?;
+        registry.log_capacity();
         Ok(registry)
+    }
+
+    /// Logs how many partitions the broker hosts and how many more its limits allow.
+    fn log_capacity(&self) {
+        let hosted = self.hosted_partitions();
+        let room = self.fds.and_then(|b| b.room().map(|r| (b, r)));
+        match room {
+            Some((budget, room)) => tracing::info!(
+                hosted,
+                max_broker_partitions = self.broker.max_broker_partitions,
+                fd_limit = budget.soft_limit,
+                fds_in_use = room.in_use,
+                fds_reserved = budget.reserve,
+                partitions_fds_allow = room.partitions,
+                "partition capacity"
+            ),
+            None => tracing::info!(
+                hosted,
+                max_broker_partitions = self.broker.max_broker_partitions,
+                "partition capacity (open files not limited or not countable)"
+            ),
+        }
+    }
+
+    /// Partitions this broker hosts: every topic's, plus the internal share-state partition.
+    pub fn hosted_partitions(&self) -> i64 {
+        INTERNAL_PARTITIONS + self.by_name.read().values().map(|t| i64::from(t.partition_count())).sum::<i64>()
+    }
+
+    fn log_refusal(&self, topic: &str, partitions: i32, why: &str) {
+        let mut log = self.refusal_log.lock();
+        if log.0.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+            log.1 += 1;
+            return;
+        }
+        let unlogged = std::mem::take(&mut log.1);
+        *log = (Some(Instant::now()), 0);
+        tracing::warn!(topic, partitions, unlogged, "new partitions refused: {why}");
+    }
+
+    /// Checks that `topic` may go from `current` to `total` partitions under
+    /// `max.partitions.per.topic`, `max.broker.partitions` and the open-file limit.
+    fn check_capacity(&self, topic: &str, current: i32, total: i32) -> Result<(), TopicError> {
+        let refuse = |why: String| {
+            self.log_refusal(topic, total, &why);
+            Err(TopicError::PolicyViolation(why))
+        };
+        let per_topic = self.broker.max_partitions_per_topic;
+        if total > per_topic {
+            return refuse(format!(
+                "Topic '{topic}' would have {total} partitions, more than max.partitions.per.topic ({per_topic})."
+            ));
+        }
+        let added = i64::from(total) - i64::from(current);
+        let hosted = self.hosted_partitions();
+        let per_broker = i64::from(self.broker.max_broker_partitions);
+        if hosted + added > per_broker {
+            return refuse(format!(
+                "This broker hosts {hosted} partition(s); {added} more would exceed max.broker.partitions ({per_broker})."
+            ));
+        }
+        if let Some(budget) = self.fds
+            && let Some(room) = budget.room()
+            && added > i64::try_from(room.partitions).unwrap_or(i64::MAX)
+        {
+            return refuse(format!(
+                "The broker's open-file limit (RLIMIT_NOFILE {}) leaves room for {} more partition(s), not {added}: {} descriptors are open and {} are kept for connections and internal use.",
+                budget.soft_limit, room.partitions, room.in_use, budget.reserve
+            ));
+        }
+        Ok(())
     }
 
     fn remove_orphan_partition_dirs(&self) -> Result<(), TopicError> {
@@ -294,6 +408,7 @@ impl TopicRegistry {
             )));
         }
         topic_config::validate_all(configs).map_err(TopicError::InvalidConfig)?;
+        self.check_capacity(name, 0, partitions)?;
         Ok(partitions)
     }
 
@@ -368,6 +483,7 @@ impl TopicRegistry {
         if total == current {
             return Err(TopicError::InvalidPartitions(format!("Topic already has {current} partitions.")));
         }
+        self.check_capacity(name, current, total)?;
         Ok(topic)
     }
 
@@ -421,5 +537,23 @@ fn new_topic_id() -> Uuid {
         if !id.is_nil() {
             return id;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_partitions_are_counted_as_kafka_counts_them() {
+        assert!(check_request_partitions([10_000], 1).is_ok());
+        assert!(check_request_partitions([10_001], 1).is_err());
+        assert!(check_request_partitions([i32::MAX], 1).is_err());
+        // -1 is the default count; zero and other negatives count nothing (refused later).
+        assert!(check_request_partitions([-1, 9_999], 1).is_ok());
+        assert!(check_request_partitions([-1, 9_999], 2).is_err());
+        assert!(check_request_partitions([i32::MIN, 0, -5, 10_000], 1).is_ok());
+        // The sum cannot overflow: 2^31-1 topics' worth is refused at the first that crosses.
+        assert!(check_request_partitions(std::iter::repeat_n(i32::MAX, 1_000), 1).is_err());
     }
 }

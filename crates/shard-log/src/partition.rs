@@ -14,7 +14,7 @@ use crate::durability::Durability;
 use crate::producer_state::{self, ProducerState, SeqCheck};
 use crate::records;
 use crate::recovery::{self, CLEAN_MARKER, sync_dir};
-use crate::segment::Segment;
+use crate::segment::{Segment, Span};
 use crate::{FlushMode, LogConfig, LogError};
 
 /// Snapshots kept besides the newest (older ones only help after a truncation).
@@ -44,6 +44,16 @@ pub struct ReadResult {
     pub high_watermark: i64,
     /// Log start offset at the time of the read.
     pub log_start_offset: i64,
+}
+
+/// The whole batches a read returns, before any data is read.
+struct ReadPlan {
+    /// Each segment's share, in offset order.
+    spans: Vec<(Arc<Segment>, Span)>,
+    /// Their total size.
+    bytes: u64,
+    high_watermark: i64,
+    log_start_offset: i64,
 }
 
 /// An offset found by timestamp.
@@ -338,24 +348,58 @@ impl PartitionLog {
         self.durability.flush_to(end, || self.sync_round())
     }
 
-    /// Reads whole batches starting with the one that contains `offset`, up to about
-    /// `max_bytes` (at least one whole batch is returned even when larger), never past the high
-    /// watermark. `offset` equal to the high watermark returns empty records.
+    /// Reads whole batches starting with the one that contains `offset`, at most `max_bytes`
+    /// of them except that at least one whole batch is returned even when larger, never past
+    /// the high watermark. `offset` equal to the high watermark returns empty records.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult, LogError> {
+        self.read_with(offset, max_bytes, true)
+    }
+
+    /// Like [`Self::read`], but with `min_one_batch` false a first batch larger than
+    /// `max_bytes` is not returned either (Kafka's `minOneMessage`: only the first batch of a
+    /// fetch response may exceed the limits). Allocates exactly the bytes it returns: the
+    /// batches are chosen from their headers first, then read in one buffer of that size.
+    pub fn read_with(&self, offset: i64, max_bytes: usize, min_one_batch: bool) -> Result<ReadResult, LogError> {
+        let plan = self.plan_read(offset, max_bytes, min_one_batch)?;
+        let total = usize::try_from(plan.bytes).map_err(|_| LogError::Corrupt(format!("read of {} bytes", plan.bytes)))?;
+        let mut out = vec![0u8; total];
+        let mut at = 0;
+        for (seg, span) in &plan.spans {
+            use std::os::unix::fs::FileExt;
+            let len = span.len as usize;
+            seg.file().read_exact_at(&mut out[at..at + len], span.pos)?;
+            at += len;
+        }
+        Ok(ReadResult {
+            records: Bytes::from(out),
+            high_watermark: plan.high_watermark,
+            log_start_offset: plan.log_start_offset,
+        })
+    }
+
+    /// How many bytes [`Self::read_with`] would return now, without reading them (for a fetch
+    /// waiting for `MinBytes`).
+    pub fn readable_bytes(&self, offset: i64, max_bytes: usize, min_one_batch: bool) -> Result<u64, LogError> {
+        Ok(self.plan_read(offset, max_bytes, min_one_batch)?.bytes)
+    }
+
+    /// Chooses the whole batches a read returns, segment by segment, from headers and indexes.
+    fn plan_read(&self, offset: i64, max_bytes: usize, min_one_batch: bool) -> Result<ReadPlan, LogError> {
         self.check_open()?;
         // Load the high watermark before the log end so that hw <= end holds.
         let hw = self.high_watermark();
         let start = self.log_start.load(Ordering::Acquire);
         let end = self.log_end.load(Ordering::Acquire);
-        let result = |records: Bytes| ReadResult {
-            records,
-            high_watermark: hw,
-            log_start_offset: start,
-        };
         if offset < start || offset > end {
             return Err(LogError::OffsetOutOfRange { offset, start, end });
         }
-        let mut out: Vec<u8> = Vec::new();
+        let max_bytes = max_bytes as u64;
+        let mut plan = ReadPlan {
+            spans: Vec::new(),
+            bytes: 0,
+            high_watermark: hw,
+            log_start_offset: start,
+        };
         let mut next = offset;
         while next < hw {
             let Some(seg) = self.segment_for(next) else {
@@ -371,47 +415,20 @@ impl PartitionLog {
                 next = seg_end;
                 continue;
             };
-            if first.base_offset >= hw {
+            let min_one = min_one_batch && plan.spans.is_empty();
+            let span = seg.readable_span(pos, &first, limit, hw, max_bytes.saturating_sub(plan.bytes), min_one)?;
+            if span.len == 0 {
                 break;
             }
-            let budget = max_bytes.saturating_sub(out.len());
-            if !out.is_empty() && first.total_len > budget {
-                break;
-            }
-            let avail = usize::try_from(limit - pos).unwrap_or(usize::MAX);
-            let want = budget.min(avail).max(first.total_len);
-            let at = out.len();
-            out.resize(at + want, 0);
-            {
-                use std::os::unix::fs::FileExt;
-                seg.file().read_exact_at(&mut out[at..], pos)?;
-            }
-            // Keep the whole batches below the high watermark.
-            let chunk = &out[at..];
-            let mut used = 0;
-            let mut last_offset = next - 1;
-            while let Some((base, len)) = batch::peek_offset_and_len(&chunk[used..]) {
-                if base >= hw || used + len > chunk.len() {
-                    break;
-                }
-                let delta = batch::parse_header_prefix(&chunk[used..])?.last_offset_delta;
-                last_offset = base + i64::from(delta);
-                used += len;
-            }
-            if used == 0 {
-                return Err(LogError::Corrupt(format!(
-                    "unreadable batch at {pos} in {}",
-                    seg.log_path().display()
-                )));
-            }
-            out.truncate(at + used);
-            next = last_offset + 1;
-            let reached_segment_end = used == avail;
-            if !reached_segment_end || out.len() >= max_bytes {
+            plan.bytes += span.len;
+            next = span.next_offset;
+            let reached_segment_end = span.pos + span.len == limit;
+            plan.spans.push((seg, span));
+            if !reached_segment_end || plan.bytes >= max_bytes {
                 break;
             }
         }
-        Ok(result(Bytes::from(out)))
+        Ok(plan)
     }
 
     /// First offset still in the log.

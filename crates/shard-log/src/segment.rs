@@ -67,6 +67,17 @@ pub(crate) struct Truncation {
     pub(crate) reason: String,
 }
 
+/// Whole batches a read takes from one segment: `len` bytes from `pos`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// Position of the first batch.
+    pub(crate) pos: u64,
+    /// Bytes of whole batches (0: nothing to take).
+    pub(crate) len: u64,
+    /// Offset after the last batch taken.
+    pub(crate) next_offset: i64,
+}
+
 /// Outcome of reading the next batch in a scan.
 pub(crate) enum ScanItem {
     /// A valid batch starting at `pos`.
@@ -84,18 +95,29 @@ pub(crate) struct BatchScanner<'f> {
     end: u64,
     buf: Vec<u8>,
     buf_pos: u64,
+    /// Bytes read at a time (never past `end`).
+    chunk: usize,
 }
 
 const SCAN_CHUNK: usize = 256 * 1024;
 
+/// Chunk of a read's header walk: it covers one default index interval (4 KiB) of small batches
+/// in one positioned read without reading far ahead of what the read returns.
+const READ_SCAN_CHUNK: usize = 16 * 1024;
+
 impl<'f> BatchScanner<'f> {
     pub(crate) fn new(file: &'f File, start: u64, end: u64) -> Self {
+        Self::with_chunk(file, start, end, SCAN_CHUNK)
+    }
+
+    fn with_chunk(file: &'f File, start: u64, end: u64, chunk: usize) -> Self {
         Self {
             file,
             pos: start,
             end,
             buf: Vec::new(),
             buf_pos: start,
+            chunk,
         }
     }
 
@@ -106,7 +128,7 @@ impl<'f> BatchScanner<'f> {
             return Ok(());
         }
         let avail = usize::try_from(self.end - pos).unwrap_or(usize::MAX);
-        let len = n.max(SCAN_CHUNK).min(avail);
+        let len = n.max(self.chunk).min(avail);
         self.buf.resize(len, 0);
         self.file.read_exact_at(&mut self.buf, pos)?;
         self.buf_pos = pos;
@@ -477,6 +499,61 @@ impl Segment {
             pos += header.total_len as u64;
         }
         Ok(None)
+    }
+
+    /// The whole batches from `pos`, where `first` starts (below `limit`), that a read may
+    /// take: those whose base offset is below `hw`, at most `max_len` bytes together, except
+    /// that with `min_one` the first batch is taken whatever its size (so a consumer always
+    /// makes progress, Kafka's `minOneMessage`). Decides from headers only, reading nothing
+    /// else: the offset index skips whole index intervals, then headers are read one by one.
+    pub(crate) fn readable_span(
+        &self,
+        pos: u64,
+        first: &BatchHeader,
+        limit: u64,
+        hw: i64,
+        max_len: u64,
+        min_one: bool,
+    ) -> io::Result<Span> {
+        let first_len = first.total_len as u64;
+        if first.base_offset >= hw || (first_len > max_len && !min_one) {
+            return Ok(Span {
+                pos,
+                len: 0,
+                next_offset: first.base_offset,
+            });
+        }
+        let cap = pos.saturating_add(max_len.max(first_len)).min(limit);
+        let mut end = pos + first_len;
+        let mut next_offset = first.last_offset() + 1;
+        // An index entry at or below `cap` whose offset is at most `hw` starts a batch: the
+        // batches before it are whole, inside the budget and below the high watermark.
+        let hw_rel = (hw - self.base_offset).clamp(0, i64::from(u32::MAX)) as u32;
+        let jump = self
+            .state
+            .read()
+            .offset_index
+            .last_where(|(rel, at)| u64::from(at) <= cap && rel <= hw_rel);
+        if let Some((rel, at)) = jump
+            && u64::from(at) > end
+        {
+            end = u64::from(at);
+            next_offset = self.base_offset + i64::from(rel);
+        }
+        let mut scanner = BatchScanner::with_chunk(&self.file, end, cap, READ_SCAN_CHUNK);
+        // A batch cut by `cap` (or torn) ends the span; `end` only moves past whole batches.
+        while let ScanItem::Batch { pos: at, header } = scanner.next(false)? {
+            if header.base_offset >= hw {
+                break;
+            }
+            end = at + header.total_len as u64;
+            next_offset = header.last_offset() + 1;
+        }
+        Ok(Span {
+            pos,
+            len: end - pos,
+            next_offset,
+        })
     }
 
     /// Reads the whole batch at `pos`.

@@ -25,6 +25,19 @@ fn op() -> impl Strategy<Value = Op> {
 fn check_read(log: &PartitionLog, model: &[String], at: i64, max_bytes: usize) {
     let r = log.read(at, max_bytes).unwrap();
     let recs = records_in(&r.records);
+    // Without the first-batch exception the limit is strict, and the plan matches the read.
+    let strict = log.read_with(at, max_bytes, false).unwrap().records;
+    assert!(strict.len() <= max_bytes, "{} bytes read for a limit of {max_bytes}", strict.len());
+    assert!(r.records.starts_with(&strict), "a strict read is a prefix of the lenient one");
+    assert_eq!(log.readable_bytes(at, max_bytes, true).unwrap(), r.records.len() as u64);
+    assert_eq!(log.readable_bytes(at, max_bytes, false).unwrap(), strict.len() as u64);
+    if r.records.len() > max_bytes {
+        assert_eq!(
+            recs_len_of_first_batch(&r.records),
+            r.records.len(),
+            "only a lone first batch may exceed the limit"
+        );
+    }
     if at == model.len() as i64 {
         assert!(recs.is_empty());
         return;
@@ -36,6 +49,11 @@ fn check_read(log: &PartitionLog, model: &[String], at: i64, max_bytes: usize) {
         assert_eq!(*o, recs[0].0 + i as i64, "offsets are contiguous");
         assert_eq!(v, &model[*o as usize], "value at offset {o}");
     }
+}
+
+/// Length of the first batch in `records` (its length field plus the 12-byte log overhead).
+fn recs_len_of_first_batch(records: &[u8]) -> usize {
+    i32::from_be_bytes(records[8..12].try_into().unwrap()) as usize + 12
 }
 
 fn run(ops: Vec<Op>, config: LogConfig, fsync_mode: bool) {

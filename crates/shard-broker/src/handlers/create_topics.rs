@@ -13,6 +13,30 @@ use crate::topics::TopicError;
 pub fn handle(ctx: &Ctx, req: CreateTopicsRequest) -> CreateTopicsResponse {
     let b = &ctx.broker;
     let node = b.node_id();
+    // Kafka's bound on one request's partitions, before anything else: every topic fails with it.
+    let counts = req.topics.iter().map(|t| {
+        if t.assignments.is_empty() {
+            t.num_partitions
+        } else {
+            i32::try_from(t.assignments.len()).unwrap_or(i32::MAX)
+        }
+    });
+    if let Err(e) = crate::topics::check_request_partitions(counts, b.config.num_partitions) {
+        let results = req
+            .topics
+            .into_iter()
+            .map(|t| {
+                fail(
+                    CreatableTopicResult::default()
+                        .with_name(t.name)
+                        .with_num_partitions(-1)
+                        .with_replication_factor(-1),
+                    &e,
+                )
+            })
+            .collect();
+        return CreateTopicsResponse::default().with_topics(results);
+    }
     let results = req
         .topics
         .into_iter()

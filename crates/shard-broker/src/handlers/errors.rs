@@ -30,6 +30,7 @@ pub fn topic_error_code(e: &TopicError) -> i16 {
         TopicError::InvalidReplicationFactor(_) => ResponseError::InvalidReplicationFactor,
         TopicError::InvalidConfig(_) => ResponseError::InvalidConfig,
         TopicError::Reserved(_) => ResponseError::InvalidRequest,
+        TopicError::PolicyViolation(_) => ResponseError::PolicyViolation,
         TopicError::Storage(e) => return log_error_code(e),
         TopicError::Io(_) => ResponseError::KafkaStorageError,
     }

@@ -67,8 +67,11 @@ async fn fetch(ctx: &Ctx, req: FetchRequest) -> FetchResponse {
             .collect();
         layout.push((t.topic, t.topic_id, targets));
     }
-    let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
-    let max_bytes = usize::try_from(req.max_bytes).unwrap_or(0);
+    // The broker's fetch.max.bytes caps the request's, and MinBytes cannot ask for more.
+    let max_bytes = usize::try_from(req.max_bytes)
+        .unwrap_or(0)
+        .min(ctx.broker.config.fetch_max_bytes as usize);
+    let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0).min(max_bytes);
     let deadline = Instant::now() + Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0));
     loop {
         // Subscribe before reading so a high-watermark change after the read wakes us.
@@ -90,6 +93,11 @@ async fn fetch(ctx: &Ctx, req: FetchRequest) -> FetchResponse {
 
 /// Reads every target; returns the response topics, the record bytes, and whether any
 /// partition has an error (errors are answered at once, as Kafka does).
+///
+/// As Kafka's `ReplicaManager.readFromLog`: each partition gets the smaller of its
+/// `PartitionMaxBytes` and what is left of the response's `max_bytes`, and until some partition
+/// has returned records the first batch comes whatever its size (`minOneMessage`), so a
+/// consumer always makes progress; after that both limits are strict.
 fn read_all(layout: &[(TopicName, uuid::Uuid, Vec<Target>)], max_bytes: usize) -> (Vec<FetchableTopicResponse>, usize, bool) {
     let mut remaining = max_bytes;
     let mut total = 0;
@@ -100,14 +108,7 @@ fn read_all(layout: &[(TopicName, uuid::Uuid, Vec<Target>)], max_bytes: usize) -
             let partitions = targets
                 .iter()
                 .map(|t| {
-                    let data = read_one(
-                        t,
-                        if total == 0 {
-                            t.max_bytes.max(1)
-                        } else {
-                            t.max_bytes.min(remaining)
-                        },
-                    );
+                    let data = read_one(t, t.max_bytes.min(remaining), total == 0);
                     let size = data.records.as_ref().map_or(0, |r| r.len());
                     total += size;
                     remaining = remaining.saturating_sub(size);
@@ -124,7 +125,7 @@ fn read_all(layout: &[(TopicName, uuid::Uuid, Vec<Target>)], max_bytes: usize) -
     (responses, total, any_error)
 }
 
-fn read_one(t: &Target, max_bytes: usize) -> PartitionData {
+fn read_one(t: &Target, max_bytes: usize, min_one_batch: bool) -> PartitionData {
     let data = PartitionData::default()
         .with_partition_index(t.partition)
         .with_preferred_read_replica(kafka_protocol::messages::BrokerId(-1))
@@ -141,10 +142,7 @@ fn read_one(t: &Target, max_bytes: usize) -> PartitionData {
         .with_high_watermark(hw)
         .with_last_stable_offset(hw)
         .with_log_start_offset(log.log_start_offset());
-    if max_bytes == 0 {
-        return data;
-    }
-    match log.read(t.offset, max_bytes) {
+    match log.read_with(t.offset, max_bytes, min_one_batch) {
         Ok(r) => data
             .with_high_watermark(r.high_watermark)
             .with_last_stable_offset(r.high_watermark)

@@ -204,7 +204,8 @@ async fn fetch(
         AcquireMode::BatchOptimized
     };
     let max_records = u32::try_from(req.max_records).unwrap_or(0).max(1);
-    let max_bytes = usize::try_from(req.max_bytes).unwrap_or(0);
+    // The broker's fetch.max.bytes caps the request's, as for Fetch.
+    let max_bytes = usize::try_from(req.max_bytes).unwrap_or(0).min(b.config.fetch_max_bytes as usize);
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0).min(max_bytes);
     let mut slots: Vec<((Uuid, i32), Arc<PartitionSlot>)> = Vec::new();
     let now = crate::clock::now_ms();
@@ -264,7 +265,9 @@ async fn fetch(
             if records_left == 0 || bytes_left == 0 {
                 break;
             }
-            match slot.acquire(member, settings, records_left, bytes_left.min(READ_CHUNK), mode, now) {
+            // Only the response's first records may exceed MaxBytes (Kafka's minOneMessage).
+            let first = bytes_left == max_bytes;
+            match slot.acquire(member, settings, records_left, bytes_left.min(READ_CHUNK), first, mode, now) {
                 Ok(acquired) if !acquired.ranges.is_empty() => {
                     records_left = records_left.saturating_sub(u32::try_from(acquired.count()).unwrap_or(u32::MAX));
                     bytes_left = bytes_left.saturating_sub(acquired.records.len());

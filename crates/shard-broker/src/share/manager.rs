@@ -709,7 +709,7 @@ mod tests {
         let slot = f.shares.slot(group, f.topic, 0, &f.topics, &settings, 0).expect("slot");
         let id = f.shares.member(group, member);
         let got = slot
-            .acquire(id, &settings, n, 1 << 20, AcquireMode::RecordLimit, 0)
+            .acquire(id, &settings, n, 1 << 20, true, AcquireMode::RecordLimit, 0)
             .expect("acquire");
         assert_eq!(got.count(), u64::from(n));
         if accept > 0 {
@@ -807,7 +807,7 @@ mod tests {
         // Delivery starts at the new offset.
         let id = f.shares.member("g", "m2");
         let got = slot
-            .acquire(id, &settings, 1, 1 << 20, AcquireMode::RecordLimit, 0)
+            .acquire(id, &settings, 1, 1 << 20, true, AcquireMode::RecordLimit, 0)
             .expect("acquire");
         assert_eq!(got.ranges[0].first_offset, 2);
     }

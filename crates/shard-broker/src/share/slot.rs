@@ -165,13 +165,16 @@ impl PartitionSlot {
         }
     }
 
-    /// Acquires up to `max_records` for `member` from at most about `max_bytes` of log.
+    /// Acquires up to `max_records` for `member` from at most `max_bytes` of log; with
+    /// `min_one_batch` the first batch is read even when larger (the response's first records).
+    #[allow(clippy::too_many_arguments)]
     pub fn acquire(
         &self,
         member: MemberId,
         settings: &ShareGroupSettings,
         max_records: u32,
         max_bytes: usize,
+        min_one_batch: bool,
         mode: AcquireMode,
         now_ms: i64,
     ) -> Result<Acquired, LogError> {
@@ -181,7 +184,7 @@ impl PartitionSlot {
             st.sp.set_config(config);
         }
         let offset = st.sp.next_fetch_offset();
-        let read = match self.log.read(offset, max_bytes) {
+        let read = match self.log.read_with(offset, max_bytes, min_one_batch) {
             Ok(read) => read,
             Err(LogError::OffsetOutOfRange { start, .. }) if offset < start => {
                 // Retention or deletion moved the log start past us: those records are gone.
@@ -271,11 +274,14 @@ impl PartitionSlot {
         self.state.lock().sp.stats()
     }
 
-    /// Log bytes from the next fetch offset, counted up to `limit`, without acquiring anything
-    /// (for `MinBytes`: Kafka acquires nothing until a fetch would return enough).
+    /// Log bytes from the next fetch offset, counted up to `limit` from batch headers, without
+    /// reading or acquiring anything (for `MinBytes`: Kafka acquires nothing until a fetch would
+    /// return enough).
     pub fn readable_bytes(&self, limit: usize) -> usize {
         let offset = self.state.lock().sp.next_fetch_offset();
-        self.log.read(offset, limit).map_or(0, |r| r.records.len())
+        self.log
+            .readable_bytes(offset, limit, true)
+            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
     }
 }
 

@@ -16,20 +16,27 @@ impl ChildBroker {
     /// Starts the binary with `extra` config on `dir` (data in `dir/data`) and waits until it
     /// accepts connections.
     pub async fn start(dir: &Path, port: u16, extra: &str) -> ChildBroker {
+        Self::start_with(dir, port, extra, |_| {}).await
+    }
+
+    /// Like [`Self::start`], letting `configure` adjust the command first (e.g. a `pre_exec`
+    /// that lowers a resource limit).
+    pub async fn start_with(dir: &Path, port: u16, extra: &str, configure: impl FnOnce(&mut Command)) -> ChildBroker {
         let config = dir.join("broker-test.toml");
         let text = format!(
             "listeners = \"127.0.0.1:{port}\"\nlog.dir = \"{}\"\n{extra}",
             dir.join("data").display()
         );
         std::fs::write(&config, text).expect("write config");
-        let child = Command::new(env!("CARGO_BIN_EXE_shard-broker"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_shard-broker"));
+        command
             .arg("--config")
             .arg(&config)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn shard-broker");
+            .stderr(Stdio::inherit());
+        configure(&mut command);
+        let child = command.spawn().expect("spawn shard-broker");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let deadline = Instant::now() + Duration::from_secs(30);
         while tokio::net::TcpStream::connect(addr).await.is_err() {

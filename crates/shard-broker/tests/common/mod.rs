@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod child;
+pub mod probe;
 pub mod share;
 
 use std::net::SocketAddr;

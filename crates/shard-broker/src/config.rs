@@ -118,6 +118,9 @@ pub struct BrokerConfig {
     pub log_index_size_max_bytes: u32,
     #[serde(rename = "message.max.bytes")]
     pub message_max_bytes: u32,
+    /// Most bytes one compressed batch may decompress to (a Shard limit; Kafka has none).
+    #[serde(rename = "message.max.uncompressed.bytes")]
+    pub message_max_uncompressed_bytes: u64,
     #[serde(rename = "auto.create.topics.enable")]
     pub auto_create_topics_enable: bool,
     #[serde(rename = "num.partitions")]
@@ -193,6 +196,7 @@ impl Default for BrokerConfig {
             log_index_interval_bytes: log.index_interval_bytes,
             log_index_size_max_bytes: log.index_max_bytes,
             message_max_bytes: log.max_message_bytes,
+            message_max_uncompressed_bytes: log.max_uncompressed_batch_bytes,
             auto_create_topics_enable: true,
             num_partitions: 1,
             group_share_delivery_count_limit: 5,
@@ -350,6 +354,11 @@ impl BrokerConfig {
         check(self.log_index_interval_bytes >= 1, "log.index.interval.bytes", "must be >= 1")?;
         check(self.log_index_size_max_bytes >= 4096, "log.index.size.max.bytes", "must be >= 4096")?;
         check(self.message_max_bytes >= 64, "message.max.bytes", "must be >= 64")?;
+        check(
+            self.message_max_uncompressed_bytes >= 1024,
+            "message.max.uncompressed.bytes",
+            "must be >= 1024",
+        )?;
         check(self.num_partitions >= 1, "num.partitions", "must be >= 1")?;
         let in_range =
             |value: i32, key: &'static str, lo: i32, hi: i32| check(lo <= value && value <= hi, key, &format!("must be in [{lo}, {hi}]"));
@@ -530,6 +539,7 @@ impl BrokerConfig {
             retention_ms: self.log_retention_ms,
             retention_bytes: self.log_retention_bytes,
             max_message_bytes: self.message_max_bytes,
+            max_uncompressed_batch_bytes: self.message_max_uncompressed_bytes,
             index_interval_bytes: self.log_index_interval_bytes,
             index_max_bytes: self.log_index_size_max_bytes,
             flush: match self.log_flush_mode {
@@ -572,6 +582,7 @@ impl BrokerConfig {
             ("log.index.interval.bytes", self.log_index_interval_bytes.to_string()),
             ("log.index.size.max.bytes", self.log_index_size_max_bytes.to_string()),
             ("message.max.bytes", self.message_max_bytes.to_string()),
+            ("message.max.uncompressed.bytes", self.message_max_uncompressed_bytes.to_string()),
             ("auto.create.topics.enable", self.auto_create_topics_enable.to_string()),
             ("num.partitions", self.num_partitions.to_string()),
             (

@@ -23,7 +23,8 @@
 //!
 //! Modules: `segment` (one segment's files, scans), `index`/`time_index` over `index_file`
 //! (mmap storage), `producer_state`, `durability` (group commit, poisoning), `recovery`
-//! (open), `records` (record-level timestamp lookup), `partition` (the public log).
+//! (open), `records` (streaming, bounded record decoding), `validate` (Kafka's produce checks),
+//! `partition` (the public log).
 
 pub mod batch;
 mod config;
@@ -37,7 +38,8 @@ mod records;
 mod recovery;
 mod segment;
 mod time_index;
+mod validate;
 
-pub use config::{FlushMode, LogConfig};
+pub use config::{DEFAULT_MAX_UNCOMPRESSED_BATCH_BYTES, FlushMode, LogConfig};
 pub use error::LogError;
 pub use partition::{AppendInfo, PartitionLog, ReadResult, TimestampOffset};

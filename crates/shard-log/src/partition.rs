@@ -259,6 +259,23 @@ impl PartitionLog {
         })
     }
 
+    /// Appends the records of one partition of a produce request after validating them as
+    /// Kafka's `LogValidator` does (see `validate`): exactly one v2 batch with base offset 0,
+    /// within `max.message.bytes`, a good CRC, consistent counts and offset deltas, well-formed
+    /// records (decompressed within `message.max.uncompressed.bytes`). Nothing is written when
+    /// any check fails.
+    pub fn append_client_records(&self, records: &[u8], now_ms: i64) -> Result<AppendInfo, LogError> {
+        let limits = {
+            let c = self.config.read();
+            crate::validate::Limits {
+                max_message_bytes: c.max_message_bytes,
+                max_uncompressed_bytes: c.max_uncompressed_batch_bytes,
+            }
+        };
+        let (_, len) = crate::validate::validate_produce(records, limits)?;
+        self.append(&records[..len], now_ms)
+    }
+
     fn should_roll(active: &Segment, w: &Writer, config: &LogConfig, incoming: u64, last_offset: i64, now_ms: i64) -> bool {
         let size = active.size();
         if size == 0 {
@@ -475,7 +492,7 @@ impl PartitionLog {
                 }
                 if h.max_timestamp >= timestamp {
                     let bytes = seg.read_batch(pos, &h)?;
-                    if let Some((offset, ts)) = records::first_record_at_or_after(&bytes, &h, timestamp)? {
+                    if let Some((offset, ts)) = records::first_record_at_or_after(&bytes, &h, timestamp, self.max_uncompressed())? {
                         return Ok(Some(TimestampOffset { offset, timestamp: ts }));
                     }
                 }
@@ -538,12 +555,16 @@ impl PartitionLog {
         let found = match seg.batch_starting_at(batch_offset, seg.size())? {
             Some((pos, h)) => {
                 let bytes = seg.read_batch(pos, &h)?;
-                records::first_record_at_or_after(&bytes, &h, ts)?
+                records::first_record_at_or_after(&bytes, &h, ts, self.max_uncompressed())?
             }
             None => None,
         };
         let (offset, timestamp) = found.unwrap_or((batch_offset, ts));
         Ok(Some(TimestampOffset { offset, timestamp }))
+    }
+
+    fn max_uncompressed(&self) -> u64 {
+        self.config.read().max_uncompressed_batch_bytes
     }
 
     /// Replaces the config (after an alter). Takes effect for later appends and retention.

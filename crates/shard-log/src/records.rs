@@ -412,8 +412,13 @@ pub(crate) fn first_record_at_or_after(
         ControlFlow::Continue(())
     })
     .map_err(|e| match e {
-        // A stored batch that does not parse is corruption on disk, not a client's mistake.
+        // A stored batch that does not parse (or, written before the limit, decompresses past
+        // it) is a storage problem, not a client's mistake: CORRUPT_MESSAGE.
         LogError::InvalidRecord(msg) => LogError::Corrupt(msg),
+        LogError::UncompressedTooLarge { limit } => LogError::Corrupt(format!(
+            "batch at offset {} decompresses past message.max.uncompressed.bytes {limit}",
+            header.base_offset
+        )),
         other => other,
     })?;
     Ok(found)

@@ -13,7 +13,8 @@
 //! Files in a partition directory:
 //! - `{base:020}.log`: whole batches, base offsets rewritten on append;
 //! - `{base:020}.index`: sparse `(relative offset u32, position u32)` entries, one per
-//!   `index_interval_bytes`, memory-mapped; preallocated while active, trimmed when sealed;
+//!   `index_interval_bytes`, memory-mapped; preallocated with real blocks (fallocate) while
+//!   active, so a full disk is an error and never a SIGBUS, trimmed when sealed;
 //! - `{base:020}.timeindex`: `(max timestamp i64, relative offset u32)` entries, added when the
 //!   max timestamp grew, plus a final one when the segment is sealed;
 //! - `{offset:020}.snapshot`: idempotent-producer state for all batches below `offset`

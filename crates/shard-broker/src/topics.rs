@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
-use shard_log::{LogConfig, LogError, PartitionLog};
+use shard_log::{LogConfig, LogDirHealth, LogError, PartitionLog};
 use uuid::Uuid;
 
 use crate::config::BrokerConfig;
@@ -117,6 +117,8 @@ pub struct TopicRegistry {
     by_id: RwLock<HashMap<Uuid, Arc<Topic>>>,
     /// Serializes create/delete/alter so metadata files and logs change together.
     admin: Mutex<()>,
+    /// `log.dir`'s health, shared by every partition log in it (and the share-state log).
+    log_dir_health: Arc<LogDirHealth>,
 }
 
 /// Whether `name` is one of Shard's internal topics (today only `__share_group_state`, whose
@@ -162,6 +164,7 @@ impl TopicRegistry {
             by_name: RwLock::new(BTreeMap::new()),
             by_id: RwLock::new(HashMap::new()),
             admin: Mutex::new(()),
+            log_dir_health: Arc::new(LogDirHealth::new(data_dir)),
         };
         for entry in fs::read_dir(&registry.meta_dir)? {
             let path = entry?.path();
@@ -208,11 +211,23 @@ impl TopicRegistry {
         self.data_dir.join(format!("{topic}-{partition}"))
     }
 
+    /// The health of `log.dir`: offline once an fsync in any of its logs failed.
+    pub fn log_dir_health(&self) -> &Arc<LogDirHealth> {
+        &self.log_dir_health
+    }
+
+    /// Opens a partition log as a member of `log.dir`.
+    fn open_log(&self, topic: &str, partition: i32, config: LogConfig) -> Result<Arc<PartitionLog>, LogError> {
+        let log = PartitionLog::open(&self.partition_dir(topic, partition), config)?;
+        log.join_log_dir(self.log_dir_health.clone());
+        Ok(Arc::new(log))
+    }
+
     fn open_topic(&self, meta: &TopicMeta) -> Result<Arc<Topic>, TopicError> {
         let log_config = topic_config::log_config(&self.broker, &meta.configs);
         let partitions = (0..meta.partitions)
             .map(|p| {
-                let log = PartitionLog::open(&self.partition_dir(&meta.name, p), log_config.clone()).map(Arc::new);
+                let log = self.open_log(&meta.name, p, log_config.clone());
                 if let Err(e) = &log {
                     tracing::error!(topic = %meta.name, partition = p, error = %e, "cannot open partition log");
                 }
@@ -379,7 +394,7 @@ impl TopicRegistry {
         let current = topic.partition_count();
         let mut added = Vec::new();
         for p in current..total {
-            added.push(Arc::new(PartitionLog::open(&self.partition_dir(name, p), log_config.clone())?));
+            added.push(self.open_log(name, p, log_config.clone())?);
         }
         topic.partitions.write().extend(added);
         self.persist(&topic.meta())?;

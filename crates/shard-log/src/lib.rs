@@ -33,6 +33,7 @@ mod durability;
 mod error;
 mod index;
 mod index_file;
+mod log_dir;
 mod partition;
 mod producer_state;
 mod records;
@@ -43,4 +44,5 @@ mod validate;
 
 pub use config::{DEFAULT_MAX_UNCOMPRESSED_BATCH_BYTES, FlushMode, LogConfig};
 pub use error::LogError;
+pub use log_dir::LogDirHealth;
 pub use partition::{AppendInfo, PartitionLog, ReadResult, TimestampOffset};

@@ -167,10 +167,14 @@ impl PartitionLog {
 
     fn check_writable(&self) -> Result<(), LogError> {
         self.check_open()?;
-        if self.durability.is_poisoned() {
-            return Err(LogError::Poisoned);
-        }
-        Ok(())
+        self.durability.check()
+    }
+
+    /// Joins the log directory `dir`: a failed fsync here takes the whole directory offline,
+    /// and an offline directory stops this log's appends and flushes
+    /// ([`LogError::LogDirOffline`]), as Kafka takes a failed log dir offline.
+    pub fn join_log_dir(&self, dir: Arc<crate::LogDirHealth>) {
+        self.durability.join_log_dir(dir, self.dir.clone());
     }
 
     /// The segment appends go to. The list is only empty after `close()`.

@@ -180,8 +180,13 @@ fn append(topic: &Topic, partition: i32, acks: i16, transactional: bool, version
     }
     // The log validates the records (Kafka's LogValidator checks) before anything is appended.
     let info = log.append_client_records(records, now).map_err(|e| {
-        if matches!(e, LogError::Poisoned | LogError::LogDirOffline(_) | LogError::Io(_)) {
-            tracing::error!(topic = %topic.name, partition, error = %e, "append failed");
+        match e {
+            LogError::Io(_) => tracing::error!(topic = %topic.name, partition, error = %e, "append failed"),
+            // Logged once, when the log or its directory failed.
+            LogError::Poisoned | LogError::LogDirOffline(_) => {
+                tracing::debug!(topic = %topic.name, partition, error = %e, "append refused")
+            }
+            _ => {}
         }
         failure(e)
     })?;

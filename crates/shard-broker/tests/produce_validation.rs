@@ -185,5 +185,7 @@ async fn every_bad_batch_kind_gets_kafkas_error_and_nothing_is_appended() {
     assert_eq!((p.error_code, p.base_offset), (NONE, 3), "{:?}", p.error_message);
     assert_eq!(log_end(&mut c).await, 4);
     // The broker held no bomb in memory: it decodes within message.max.uncompressed.bytes.
-    assert!(broker.peak_rss() < 200 << 20, "peak RSS {} bytes", broker.peak_rss());
+    let peak = broker.peak_rss();
+    eprintln!("produce_validation: broker peak RSS {} MB", peak >> 20);
+    assert!(peak < 200 << 20, "peak RSS {peak} bytes");
 }

@@ -173,7 +173,7 @@ impl Read for SnappyReader<'_> {
 fn open_stream<'a>(codec: i16, body: &'a [u8], budget: u64) -> Result<Box<dyn BufRead + 'a>, StreamError> {
     let capacity = STREAM_BUF;
     Ok(match codec {
-        0 => Box::new(body),
+        0 => Box::new(body), // (for_each_record reads plain slices directly)
         1 => Box::new(BufReader::with_capacity(
             capacity,
             Budget {
@@ -350,6 +350,21 @@ impl<R: BufRead> RecordParser<R> {
     }
 }
 
+/// Reads `count` records, then checks the end, unless `each` breaks first.
+fn walk<R: BufRead>(
+    mut parser: RecordParser<R>,
+    count: i32,
+    each: &mut impl FnMut(i32, RecordInfo) -> ControlFlow<()>,
+) -> Result<(), StreamError> {
+    for index in 0..count.max(0) {
+        let record = parser.next_record()?;
+        if each(index, record).is_break() {
+            return Ok(());
+        }
+    }
+    parser.expect_end()
+}
+
 /// Calls `each(index, record)` for every record of `batch` (one whole batch, header `header`),
 /// in order, until it breaks; then, if it never broke, checks that nothing follows the
 /// declared records. Decompresses at most `max_uncompressed` bytes.
@@ -370,14 +385,13 @@ pub(crate) fn for_each_record(
         if codec == 0 && body.len() as u64 > max_uncompressed {
             return Err(StreamError::TooLarge);
         }
-        let mut parser = RecordParser::new(open_stream(codec, body, max_uncompressed)?);
-        for index in 0..header.record_count.max(0) {
-            let record = parser.next_record()?;
-            if each(index, record).is_break() {
-                return Ok(());
-            }
+        let count = header.record_count;
+        if codec == 0 {
+            // The plain slice, monomorphized: the produce hot path.
+            walk(RecordParser::new(body), count, &mut each)
+        } else {
+            walk(RecordParser::new(open_stream(codec, body, max_uncompressed)?), count, &mut each)
         }
-        parser.expect_end()
     };
     run().map_err(|e| match e {
         StreamError::Invalid(msg) => LogError::InvalidRecord(msg),

@@ -118,6 +118,12 @@ pub struct BrokerConfig {
     pub log_index_size_max_bytes: u32,
     #[serde(rename = "message.max.bytes")]
     pub message_max_bytes: u32,
+    /// How far in the past a produced record's timestamp may be (Kafka's name and default).
+    #[serde(rename = "log.message.timestamp.before.max.ms")]
+    pub log_message_timestamp_before_max_ms: i64,
+    /// How far in the future a produced record's timestamp may be (Kafka's name and default).
+    #[serde(rename = "log.message.timestamp.after.max.ms")]
+    pub log_message_timestamp_after_max_ms: i64,
     /// Most bytes one compressed batch may decompress to (a Shard limit; Kafka has none).
     #[serde(rename = "message.max.uncompressed.bytes")]
     pub message_max_uncompressed_bytes: u64,
@@ -197,6 +203,8 @@ impl Default for BrokerConfig {
             log_index_size_max_bytes: log.index_max_bytes,
             message_max_bytes: log.max_message_bytes,
             message_max_uncompressed_bytes: log.max_uncompressed_batch_bytes,
+            log_message_timestamp_before_max_ms: log.message_timestamp_before_max_ms,
+            log_message_timestamp_after_max_ms: log.message_timestamp_after_max_ms,
             auto_create_topics_enable: true,
             num_partitions: 1,
             group_share_delivery_count_limit: 5,
@@ -354,6 +362,16 @@ impl BrokerConfig {
         check(self.log_index_interval_bytes >= 1, "log.index.interval.bytes", "must be >= 1")?;
         check(self.log_index_size_max_bytes >= 4096, "log.index.size.max.bytes", "must be >= 4096")?;
         check(self.message_max_bytes >= 64, "message.max.bytes", "must be >= 64")?;
+        check(
+            self.log_message_timestamp_before_max_ms >= 0,
+            "log.message.timestamp.before.max.ms",
+            "must be >= 0",
+        )?;
+        check(
+            self.log_message_timestamp_after_max_ms >= 0,
+            "log.message.timestamp.after.max.ms",
+            "must be >= 0",
+        )?;
         check(
             self.message_max_uncompressed_bytes >= 1024,
             "message.max.uncompressed.bytes",
@@ -540,6 +558,8 @@ impl BrokerConfig {
             retention_bytes: self.log_retention_bytes,
             max_message_bytes: self.message_max_bytes,
             max_uncompressed_batch_bytes: self.message_max_uncompressed_bytes,
+            message_timestamp_before_max_ms: self.log_message_timestamp_before_max_ms,
+            message_timestamp_after_max_ms: self.log_message_timestamp_after_max_ms,
             index_interval_bytes: self.log_index_interval_bytes,
             index_max_bytes: self.log_index_size_max_bytes,
             flush: match self.log_flush_mode {
@@ -583,6 +603,14 @@ impl BrokerConfig {
             ("log.index.size.max.bytes", self.log_index_size_max_bytes.to_string()),
             ("message.max.bytes", self.message_max_bytes.to_string()),
             ("message.max.uncompressed.bytes", self.message_max_uncompressed_bytes.to_string()),
+            (
+                "log.message.timestamp.before.max.ms",
+                self.log_message_timestamp_before_max_ms.to_string(),
+            ),
+            (
+                "log.message.timestamp.after.max.ms",
+                self.log_message_timestamp_after_max_ms.to_string(),
+            ),
             ("auto.create.topics.enable", self.auto_create_topics_enable.to_string()),
             ("num.partitions", self.num_partitions.to_string()),
             (

@@ -14,6 +14,7 @@ use kafka_protocol::messages::*;
 const NONE: i16 = 0;
 const CORRUPT_MESSAGE: i16 = 2;
 const MESSAGE_TOO_LARGE: i16 = 10;
+const INVALID_TIMESTAMP: i16 = 32;
 const UNSUPPORTED_COMPRESSION_TYPE: i16 = 76;
 const INVALID_RECORD: i16 = 87;
 /// Offset of the first record in a v2 batch.
@@ -173,6 +174,21 @@ async fn every_bad_batch_kind_gets_kafkas_error_and_nothing_is_appended() {
     assert_eq!(p.record_errors[0].batch_index, 1);
     let message = p.error_message.as_deref().map(|m| m.to_string()).unwrap_or_default();
     assert!(message.starts_with("One or more records have been rejected"), "{message}");
+    // A timestamp two hours ahead of the broker's clock (message.timestamp.after.max.ms is one
+    // hour by default): INVALID_TIMESTAMP, every record listed.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let ahead = edit(
+        &edit(&good, 27, &(now + 7_200_000).to_be_bytes()),
+        35,
+        &(now + 7_200_002).to_be_bytes(),
+    );
+    let p = produce_raw(&mut c, 11, ahead).await;
+    assert_eq!(p.error_code, INVALID_TIMESTAMP, "{:?}", p.error_message);
+    assert_eq!(p.record_errors.len(), 3);
+    assert_eq!(log_end(&mut c).await, 0);
     // zstd needs produce v7 (Kafka's ProduceRequest.validateRecords).
     let p = produce_raw(&mut c, 6, zstd_record_batch(1024)).await;
     assert_eq!(p.error_code, UNSUPPORTED_COMPRESSION_TYPE);

@@ -38,6 +38,12 @@ pub struct LogConfig {
     /// Shard limit): bounds the work a compressed batch can cause when it is validated or
     /// searched by timestamp.
     pub max_uncompressed_batch_bytes: u64,
+    /// A produced record's timestamp may be at most this far in the past
+    /// (`message.timestamp.before.max.ms`; Kafka's default, `i64::MAX`, is no limit).
+    pub message_timestamp_before_max_ms: i64,
+    /// A produced record's timestamp may be at most this far in the future
+    /// (`message.timestamp.after.max.ms`; Kafka's default is one hour).
+    pub message_timestamp_after_max_ms: i64,
     /// Pre-allocated size of each index file (`segment.index.bytes`).
     pub index_max_bytes: u32,
     /// Durability policy.
@@ -54,6 +60,8 @@ impl Default for LogConfig {
             max_message_bytes: 1_048_588,
             index_interval_bytes: 4096,
             max_uncompressed_batch_bytes: DEFAULT_MAX_UNCOMPRESSED_BATCH_BYTES,
+            message_timestamp_before_max_ms: i64::MAX,
+            message_timestamp_after_max_ms: 3_600_000,
             index_max_bytes: 10 * 1024 * 1024,
             flush: FlushMode::Fsync,
         }

@@ -12,10 +12,13 @@ pub enum LogError {
     /// count, control batch, sequence, record structure, more than one batch) (INVALID_RECORD).
     #[error("invalid record batch: {0}")]
     InvalidRecord(String),
-    /// Records of a produced batch were rejected one by one (INVALID_RECORD, with the record
-    /// errors and the message in the produce response, as Kafka's `RecordValidationException`).
+    /// Records of a produced batch were rejected one by one (INVALID_TIMESTAMP when a timestamp
+    /// was among the reasons, else INVALID_RECORD; with the record errors and the message in the
+    /// produce response, as Kafka's `RecordValidationException`).
     #[error("{message}")]
     RecordErrors {
+        /// At least one record's timestamp was refused (INVALID_TIMESTAMP).
+        invalid_timestamp: bool,
         /// The summary Kafka puts in the partition's error message.
         message: String,
         /// `(index in the batch, reason)` of the first rejected records.

@@ -266,14 +266,18 @@ impl PartitionLog {
     /// Appends the records of one partition of a produce request after validating them as
     /// Kafka's `LogValidator` does (see `validate`): exactly one v2 batch with base offset 0,
     /// within `max.message.bytes`, a good CRC, consistent counts and offset deltas, well-formed
-    /// records (decompressed within `message.max.uncompressed.bytes`). Nothing is written when
-    /// any check fails.
+    /// records (decompressed within `message.max.uncompressed.bytes`) with timestamps within
+    /// `message.timestamp.before/after.max.ms` of `now_ms`. Nothing is written when any check
+    /// fails.
     pub fn append_client_records(&self, records: &[u8], now_ms: i64) -> Result<AppendInfo, LogError> {
         let limits = {
             let c = self.config.read();
             crate::validate::Limits {
                 max_message_bytes: c.max_message_bytes,
                 max_uncompressed_bytes: c.max_uncompressed_batch_bytes,
+                now_ms,
+                timestamp_before_max_ms: c.message_timestamp_before_max_ms,
+                timestamp_after_max_ms: c.message_timestamp_after_max_ms,
             }
         };
         let (_, len) = crate::validate::validate_produce(records, limits)?;

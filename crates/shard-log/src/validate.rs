@@ -13,7 +13,10 @@
 //!    lengths consistent with the batch, no bytes left after `recordCount` records
 //!    (INVALID_RECORD), and the record's offset delta equal to its position (Shard stores batches
 //!    as produced, so it cannot rewrite inner offsets as Kafka does for compressed batches; these
-//!    come back as record errors).
+//!    come back as record errors);
+//! 5. `validateTimestamp`: each record's timestamp (unless -1) within
+//!    `message.timestamp.before.max.ms` / `after.max.ms` of the broker's clock; a producer may not
+//!    set LogAppendTime (INVALID_TIMESTAMP, as record errors).
 
 use crate::LogError;
 use crate::batch::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
@@ -23,6 +26,8 @@ use crate::records;
 const MIN_LENGTH_FIELD: i32 = 14;
 /// Bytes up to and including the magic byte.
 const HEADER_SIZE_UP_TO_MAGIC: usize = 17;
+/// A record without a timestamp.
+const NO_TIMESTAMP: i64 = -1;
 /// Record errors kept for the response (Kafka keeps all; one per record of a large batch would
 /// make the response far larger than the request).
 const MAX_RECORD_ERRORS: usize = 100;
@@ -34,6 +39,12 @@ pub(crate) struct Limits {
     pub(crate) max_message_bytes: u32,
     /// `message.max.uncompressed.bytes`: most bytes one batch's records may decompress to.
     pub(crate) max_uncompressed_bytes: u64,
+    /// The broker's clock, for timestamp checks.
+    pub(crate) now_ms: i64,
+    /// `message.timestamp.before.max.ms`.
+    pub(crate) timestamp_before_max_ms: i64,
+    /// `message.timestamp.after.max.ms`.
+    pub(crate) timestamp_after_max_ms: i64,
 }
 
 /// Kafka's `nextBatchSize`: the size of the batch at the start of `buf`, `None` when `buf` does
@@ -98,7 +109,7 @@ pub(crate) fn validate_produce(records: &[u8], limits: Limits) -> Result<(BatchH
     let header = batch::parse_header(batch)?;
     batch::check_crc(batch, &header)?;
     validate_batch(&header)?;
-    validate_records(batch, &header, limits.max_uncompressed_bytes)?;
+    validate_records(batch, &header, limits)?;
     Ok((header, total))
 }
 
@@ -138,40 +149,74 @@ fn validate_batch(h: &BatchHeader) -> Result<(), LogError> {
     Ok(())
 }
 
-/// Walks every record of the batch (decompressing as a stream, never more than `max_uncompressed`
-/// bytes) and checks its structure and offset delta.
-fn validate_records(batch: &[u8], h: &BatchHeader, max_uncompressed: u64) -> Result<(), LogError> {
+/// Walks every record of the batch (decompressing as a stream, never more than
+/// `message.max.uncompressed.bytes`) and checks its offset delta and (Kafka's
+/// `validateTimestamp`, CreateTime topics) its timestamp.
+fn validate_records(batch: &[u8], h: &BatchHeader, limits: Limits) -> Result<(), LogError> {
     let mut errors = Vec::new();
     let mut error_count = 0usize;
-    records::for_each_record(batch, h, max_uncompressed, |index, record| {
-        if i64::from(record.offset_delta) != i64::from(index) {
+    let mut invalid_timestamp = false;
+    let now = i128::from(limits.now_ms);
+    let (before, after) = (
+        i128::from(limits.timestamp_before_max_ms),
+        i128::from(limits.timestamp_after_max_ms),
+    );
+    records::for_each_record(batch, h, limits.max_uncompressed_bytes, |index, record| {
+        let mut reject = |message: String| {
             error_count += 1;
             if errors.len() < MAX_RECORD_ERRORS {
-                errors.push((
-                    index,
-                    format!(
-                        "Record offset delta {} is not its position {index} in the batch",
-                        record.offset_delta
-                    ),
+                errors.push((index, message));
+            }
+        };
+        if i64::from(record.offset_delta) != i64::from(index) {
+            reject(format!(
+                "Record offset delta {} is not its position {index} in the batch",
+                record.offset_delta
+            ));
+        }
+        // A LogAppendTime batch's records all carry its max timestamp.
+        let ts = if h.is_log_append_time() {
+            h.max_timestamp
+        } else {
+            h.base_timestamp.wrapping_add(record.timestamp_delta)
+        };
+        if ts != NO_TIMESTAMP {
+            let diff = now - i128::from(ts);
+            if diff > before || -diff > after {
+                invalid_timestamp = true;
+                reject(format!(
+                    "Timestamp {ts} of message with offset {} is out of range. The timestamp should be within [{}, {}]",
+                    record.offset_delta,
+                    now - before,
+                    now + after
                 ));
             }
+        } else if h.is_log_append_time() {
+            invalid_timestamp = true;
+            reject("Invalid timestamp type in message. Producer should not set timestamp type to LogAppendTime.".into());
         }
         std::ops::ControlFlow::Continue(())
     })?;
     if errors.is_empty() {
         return Ok(());
     }
-    let shown: Vec<String> = errors
-        .iter()
-        .take(3)
-        .map(|(i, m)| format!("RecordError(batchIndex={i}, message='{m}')"))
-        .collect();
-    Err(LogError::RecordErrors {
-        message: format!(
+    let message = if invalid_timestamp {
+        "One or more records have been rejected due to invalid timestamp".to_string()
+    } else {
+        let shown: Vec<String> = errors
+            .iter()
+            .take(3)
+            .map(|(i, m)| format!("RecordError(batchIndex={i}, message='{m}')"))
+            .collect();
+        format!(
             "One or more records have been rejected due to {error_count} record errors in total, and only \
              showing the first three errors at most: [{}]",
             shown.join(", ")
-        ),
+        )
+    };
+    Err(LogError::RecordErrors {
+        invalid_timestamp,
+        message,
         errors,
     })
 }

@@ -10,6 +10,9 @@ pub fn log_error_code(e: &LogError) -> i16 {
     match e {
         LogError::Corrupt(_) => ResponseError::CorruptMessage,
         LogError::UnsupportedMagic(_) => ResponseError::UnsupportedForMessageFormat,
+        LogError::RecordErrors {
+            invalid_timestamp: true, ..
+        } => ResponseError::InvalidTimestamp,
         LogError::InvalidRecord(_) | LogError::RecordErrors { .. } => ResponseError::InvalidRecord,
         LogError::TooLarge { .. } | LogError::UncompressedTooLarge { .. } => ResponseError::MessageTooLarge,
         LogError::Transactional => ResponseError::TransactionalIdAuthorizationFailed,

@@ -129,7 +129,7 @@ type AppendOutcome = Result<(Arc<PartitionLog>, shard_log::AppendInfo), Failure>
 fn failure(e: LogError) -> Failure {
     let code = log_error_code(&e);
     match e {
-        LogError::RecordErrors { message, errors } => {
+        LogError::RecordErrors { message, errors, .. } => {
             let errors = errors
                 .into_iter()
                 .map(|(i, m)| {

@@ -11,6 +11,9 @@ use crate::LogError;
 const LIMITS: Limits = Limits {
     max_message_bytes: 1 << 20,
     max_uncompressed_bytes: 1 << 20,
+    now_ms: 1_000_000,
+    timestamp_before_max_ms: i64::MAX,
+    timestamp_after_max_ms: 3_600_000,
 };
 
 fn record(offset: i64, value: Bytes) -> Record {
@@ -197,7 +200,11 @@ fn offset_deltas_out_of_sequence_are_record_errors() {
     b[delta_at] = 4; // offset delta 2 at position 1
     fix(&mut b);
     match check(&b) {
-        Err(LogError::RecordErrors { message, errors }) => {
+        Err(LogError::RecordErrors {
+            message,
+            errors,
+            invalid_timestamp: false,
+        }) => {
             assert_eq!(errors.len(), 1);
             assert_eq!(errors[0].0, 1);
             assert!(
@@ -208,6 +215,65 @@ fn offset_deltas_out_of_sequence_are_record_errors() {
         }
         other => panic!("expected record errors, got {other:?}"),
     }
+}
+
+#[test]
+fn timestamps_outside_the_window_are_invalid_timestamp() {
+    // Records at 1000..1003; the broker's clock at 1_000_000.
+    let good = encoded(3, Compression::None);
+    let strict = Limits {
+        timestamp_before_max_ms: 998_997,
+        ..LIMITS
+    };
+    match validate_produce(&good, strict) {
+        Err(LogError::RecordErrors {
+            invalid_timestamp: true,
+            message,
+            errors,
+        }) => {
+            assert_eq!(message, "One or more records have been rejected due to invalid timestamp");
+            assert_eq!(errors.iter().map(|e| e.0).collect::<Vec<_>>(), [0, 1, 2]);
+            assert!(
+                errors[0].1.starts_with("Timestamp 1000 of message with offset 0 is out of range"),
+                "{}",
+                errors[0].1
+            );
+        }
+        other => panic!("expected INVALID_TIMESTAMP, got {other:?}"),
+    }
+    // Within the window (and the default: no lower bound) it passes.
+    validate_produce(
+        &good,
+        Limits {
+            timestamp_before_max_ms: 999_000,
+            ..LIMITS
+        },
+    )
+    .expect("within");
+    validate_produce(&good, LIMITS).expect("default");
+    // More than an hour ahead of the broker's clock (Kafka's default after.max.ms).
+    let early = Limits {
+        now_ms: 1000 - 3_600_001,
+        ..LIMITS
+    };
+    assert!(matches!(
+        validate_produce(&good, early),
+        Err(LogError::RecordErrors {
+            invalid_timestamp: true,
+            ..
+        })
+    ));
+    // A producer may not set LogAppendTime with no timestamp.
+    let mut lat = with(good.clone(), 21, &0x08i16.to_be_bytes());
+    lat[35..43].copy_from_slice(&(-1i64).to_be_bytes());
+    fix(&mut lat);
+    assert!(matches!(
+        validate_produce(&lat, LIMITS),
+        Err(LogError::RecordErrors {
+            invalid_timestamp: true,
+            ..
+        })
+    ));
 }
 
 /// A batch header around `body` (already compressed with `codec`) claiming `count` records.
@@ -321,6 +387,7 @@ fn compression_bombs_are_refused_within_the_budget() {
     let limits = Limits {
         max_message_bytes: u32::MAX,
         max_uncompressed_bytes: 64 << 20,
+        ..LIMITS
     };
     for codec in 1..=4i16 {
         let body = bomb(codec, 1 << 30);
@@ -361,7 +428,7 @@ proptest! {
     #[test]
     fn arbitrary_record_bodies_never_panic(codec in 0i16..=4, count in 1i32..1000, body in proptest::collection::vec(any::<u8>(), 0..512)) {
         let b = raw_batch(codec, count, &body);
-        let _ = validate_produce(&b, Limits { max_message_bytes: 1 << 20, max_uncompressed_bytes: 4096 });
+        let _ = validate_produce(&b, Limits { max_message_bytes: 1 << 20, max_uncompressed_bytes: 4096, ..LIMITS });
     }
 
     /// Flipping any byte of a good compressed batch is caught (CRC) or validated, never a panic.

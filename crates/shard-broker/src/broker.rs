@@ -87,6 +87,8 @@ impl Broker {
             ..config.log_defaults()
         };
         let (store, recovered) = ShareStateStore::open(&dir, log_config, options)?;
+        // The share-state log lives in log.dir too: its failures take the directory offline.
+        store.log().join_log_dir(topics.log_dir_health().clone());
         let store = Arc::new(store);
         let group_configs = GroupConfigs::with_store(config.clone(), store.clone(), recovered.group_configs);
         let shares = ShareManager::with_store(config.clone(), store.clone());

@@ -120,6 +120,15 @@ pub struct BrokerConfig {
     pub message_max_bytes: u32,
     #[serde(rename = "fetch.max.bytes")]
     pub fetch_max_bytes: u32,
+    /// How far in the past a produced record's timestamp may be (Kafka's name and default).
+    #[serde(rename = "log.message.timestamp.before.max.ms")]
+    pub log_message_timestamp_before_max_ms: i64,
+    /// How far in the future a produced record's timestamp may be (Kafka's name and default).
+    #[serde(rename = "log.message.timestamp.after.max.ms")]
+    pub log_message_timestamp_after_max_ms: i64,
+    /// Most bytes one compressed batch may decompress to (a Shard limit; Kafka has none).
+    #[serde(rename = "message.max.uncompressed.bytes")]
+    pub message_max_uncompressed_bytes: u64,
     #[serde(rename = "auto.create.topics.enable")]
     pub auto_create_topics_enable: bool,
     #[serde(rename = "num.partitions")]
@@ -200,6 +209,9 @@ impl Default for BrokerConfig {
             log_index_size_max_bytes: log.index_max_bytes,
             message_max_bytes: log.max_message_bytes,
             fetch_max_bytes: 55 * 1024 * 1024,
+            message_max_uncompressed_bytes: log.max_uncompressed_batch_bytes,
+            log_message_timestamp_before_max_ms: log.message_timestamp_before_max_ms,
+            log_message_timestamp_after_max_ms: log.message_timestamp_after_max_ms,
             auto_create_topics_enable: true,
             num_partitions: 1,
             max_partitions_per_topic: 10_000,
@@ -363,6 +375,21 @@ impl BrokerConfig {
             (1024..=i32::MAX as u32).contains(&self.fetch_max_bytes),
             "fetch.max.bytes",
             "must be in [1024, 2147483647]",
+        )?;
+        check(
+            self.log_message_timestamp_before_max_ms >= 0,
+            "log.message.timestamp.before.max.ms",
+            "must be >= 0",
+        )?;
+        check(
+            self.log_message_timestamp_after_max_ms >= 0,
+            "log.message.timestamp.after.max.ms",
+            "must be >= 0",
+        )?;
+        check(
+            self.message_max_uncompressed_bytes >= 1024,
+            "message.max.uncompressed.bytes",
+            "must be >= 1024",
         )?;
         check(self.num_partitions >= 1, "num.partitions", "must be >= 1")?;
         check(self.max_partitions_per_topic >= 1, "max.partitions.per.topic", "must be >= 1")?;
@@ -546,6 +573,9 @@ impl BrokerConfig {
             retention_ms: self.log_retention_ms,
             retention_bytes: self.log_retention_bytes,
             max_message_bytes: self.message_max_bytes,
+            max_uncompressed_batch_bytes: self.message_max_uncompressed_bytes,
+            message_timestamp_before_max_ms: self.log_message_timestamp_before_max_ms,
+            message_timestamp_after_max_ms: self.log_message_timestamp_after_max_ms,
             index_interval_bytes: self.log_index_interval_bytes,
             index_max_bytes: self.log_index_size_max_bytes,
             flush: match self.log_flush_mode {
@@ -589,6 +619,15 @@ impl BrokerConfig {
             ("log.index.size.max.bytes", self.log_index_size_max_bytes.to_string()),
             ("message.max.bytes", self.message_max_bytes.to_string()),
             ("fetch.max.bytes", self.fetch_max_bytes.to_string()),
+            ("message.max.uncompressed.bytes", self.message_max_uncompressed_bytes.to_string()),
+            (
+                "log.message.timestamp.before.max.ms",
+                self.log_message_timestamp_before_max_ms.to_string(),
+            ),
+            (
+                "log.message.timestamp.after.max.ms",
+                self.log_message_timestamp_after_max_ms.to_string(),
+            ),
             ("auto.create.topics.enable", self.auto_create_topics_enable.to_string()),
             ("num.partitions", self.num_partitions.to_string()),
             ("max.partitions.per.topic", self.max_partitions_per_topic.to_string()),

@@ -1,4 +1,6 @@
-//! `shard-broker health`: whether a broker answers a Kafka ApiVersions request.
+//! `shard-broker health`: whether a broker answers a Kafka ApiVersions request and, when it
+//! serves DescribeLogDirs, whether its log directories are online (a failed fsync takes one
+//! offline and it refuses produce: unhealthy).
 //!
 //! Made for container HEALTHCHECKs in images without a shell or curl: blocking std sockets, one
 //! request, a deadline over the whole exchange, a bounded response frame.
@@ -8,7 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs}
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, DescribeLogDirsRequest, DescribeLogDirsResponse, RequestHeader, ResponseHeader,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 use crate::config::BrokerConfig;
@@ -70,6 +74,16 @@ pub enum HealthError {
     /// The request could not be encoded (a bug, not the broker's).
     #[error("cannot encode the ApiVersions request: {0}")]
     Encode(String),
+    /// A log directory is offline: a failed fsync took it offline and it refuses produce.
+    #[error("{address}: log directory {log_dir} is offline (error code {code}); it refuses produce until restart")]
+    LogDirOffline {
+        /// The broker's address.
+        address: SocketAddr,
+        /// The directory.
+        log_dir: String,
+        /// The error code DescribeLogDirs gave it (KAFKA_STORAGE_ERROR).
+        code: i16,
+    },
     /// The broker answered with an error code.
     #[error("{address}: ApiVersions answered with error code {code}")]
     ErrorCode {
@@ -89,6 +103,8 @@ pub struct Healthy {
     pub elapsed: Duration,
     /// APIs the broker listed.
     pub api_count: usize,
+    /// Whether DescribeLogDirs was asked (and said every log directory is online).
+    pub log_dirs_checked: bool,
 }
 
 /// The address `health` checks when none is given: the listen address of `config`, with an
@@ -169,30 +185,31 @@ pub fn check(address: &str, timeout: Duration) -> Result<Healthy, HealthError> {
         timeout,
     };
     io.write_all(&request_frame()?)?;
-    let mut len = [0u8; 4];
-    io.read_exact(&mut len, "response length")?;
-    let len = i32::from_be_bytes(len);
-    let len = usize::try_from(len)
-        .ok()
-        .filter(|&n| (1..=MAX_RESPONSE_BYTES).contains(&n))
-        .ok_or_else(|| HealthError::BadResponse {
-            address: addr,
-            reason: format!("frame length {len} outside [1, {MAX_RESPONSE_BYTES}]"),
-        })?;
-    let mut body = vec![0u8; len];
-    io.read_exact(&mut body, "response body")?;
+    let body = io.read_frame()?;
     let elapsed = start.elapsed();
-    let response = decode_response(addr, Bytes::from(body))?;
+    let response = decode_response(addr, body)?;
     if response.error_code != 0 {
         return Err(HealthError::ErrorCode {
             address: addr,
             code: response.error_code,
         });
     }
+    // A broker that serves DescribeLogDirs is asked whether its log directories are online.
+    let mut log_dirs_checked = false;
+    if let Some(v) = response.api_keys.iter().find(|k| k.api_key == ApiKey::DescribeLogDirs as i16) {
+        let version = v.max_version.min(LOG_DIRS_VERSION);
+        if version >= v.min_version && version >= 1 {
+            io.write_all(&log_dirs_frame(version)?)?;
+            let body = io.read_frame()?;
+            check_log_dirs(addr, body, version)?;
+            log_dirs_checked = true;
+        }
+    }
     Ok(Healthy {
         address: addr,
         elapsed,
         api_count: response.api_keys.len(),
+        log_dirs_checked,
     })
 }
 
@@ -210,6 +227,23 @@ struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
+    /// One response frame (without its length prefix), bounded by [`MAX_RESPONSE_BYTES`].
+    fn read_frame(&mut self) -> Result<Bytes, HealthError> {
+        let mut len = [0u8; 4];
+        self.read_exact(&mut len, "response length")?;
+        let len = i32::from_be_bytes(len);
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&n| (1..=MAX_RESPONSE_BYTES).contains(&n))
+            .ok_or_else(|| HealthError::BadResponse {
+                address: self.addr,
+                reason: format!("frame length {len} outside [1, {MAX_RESPONSE_BYTES}]"),
+            })?;
+        let mut body = vec![0u8; len];
+        self.read_exact(&mut body, "response body")?;
+        Ok(Bytes::from(body))
+    }
+
     fn timed_out(&self, stage: &'static str) -> HealthError {
         HealthError::Timeout {
             address: self.addr,
@@ -285,6 +319,56 @@ fn request_frame() -> Result<Bytes, HealthError> {
     Ok(buf.freeze())
 }
 
+/// Highest DescribeLogDirs version sent.
+const LOG_DIRS_VERSION: i16 = 4;
+/// Correlation id of the DescribeLogDirs request.
+const LOG_DIRS_CORRELATION_ID: i32 = CORRELATION_ID + 1;
+
+/// The framed DescribeLogDirs request: no topics (an empty list, not null), so the answer is one
+/// entry per directory with its error code and nothing per partition.
+fn log_dirs_frame(version: i16) -> Result<Bytes, HealthError> {
+    let key = ApiKey::DescribeLogDirs;
+    let header = RequestHeader::default()
+        .with_request_api_key(key as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(LOG_DIRS_CORRELATION_ID)
+        .with_client_id(Some(StrBytes::from_static_str("shard-health")));
+    let body = DescribeLogDirsRequest::default().with_topics(Some(Vec::new()));
+    let mut buf = BytesMut::new();
+    buf.put_i32(0);
+    header.encode(&mut buf, key.request_header_version(version)).map_err(encode_error)?;
+    body.encode(&mut buf, version).map_err(encode_error)?;
+    let len = i32::try_from(buf.len() - 4).unwrap_or(i32::MAX);
+    buf[0..4].copy_from_slice(&len.to_be_bytes());
+    Ok(buf.freeze())
+}
+
+/// Fails with [`HealthError::LogDirOffline`] for the first directory answered with an error.
+fn check_log_dirs(addr: SocketAddr, mut frame: Bytes, version: i16) -> Result<(), HealthError> {
+    let key = ApiKey::DescribeLogDirs;
+    let bad = |reason: String| HealthError::BadResponse { address: addr, reason };
+    let header =
+        ResponseHeader::decode(&mut frame, key.response_header_version(version)).map_err(|e| bad(format!("response header: {e}")))?;
+    if header.correlation_id != LOG_DIRS_CORRELATION_ID {
+        return Err(bad(format!(
+            "correlation id {} instead of {LOG_DIRS_CORRELATION_ID}",
+            header.correlation_id
+        )));
+    }
+    let resp = DescribeLogDirsResponse::decode(&mut frame, version).map_err(|e| bad(format!("DescribeLogDirs v{version} body: {e}")))?;
+    if resp.error_code != 0 {
+        return Err(bad(format!("DescribeLogDirs answered with error code {}", resp.error_code)));
+    }
+    match resp.results.iter().find(|r| r.error_code != 0) {
+        Some(r) => Err(HealthError::LogDirOffline {
+            address: addr,
+            log_dir: r.log_dir.to_string(),
+            code: r.error_code,
+        }),
+        None => Ok(()),
+    }
+}
+
 fn encode_error(e: impl std::fmt::Display) -> HealthError {
     HealthError::Encode(e.to_string())
 }
@@ -344,7 +428,8 @@ pub fn run(
     };
     match check(&address, timeout) {
         Ok(h) => {
-            println!("ok: {} answered ApiVersions in {} ms", h.address, h.elapsed.as_millis());
+            let dirs = if h.log_dirs_checked { ", log directories online" } else { "" };
+            println!("ok: {} answered ApiVersions in {} ms{dirs}", h.address, h.elapsed.as_millis());
             EXIT_HEALTHY
         }
         Err(e) => {

@@ -99,6 +99,20 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         validate: |v| int_at_least(v, 0),
     },
     TopicConfigDef {
+        name: "message.timestamp.after.max.ms",
+        kind: ConfigType::Long,
+        broker_synonym: "log.message.timestamp.after.max.ms",
+        doc: "Produce fails with INVALID_TIMESTAMP for a record timestamp further ahead of the broker's clock.",
+        validate: |v| long_at_least(v, 0),
+    },
+    TopicConfigDef {
+        name: "message.timestamp.before.max.ms",
+        kind: ConfigType::Long,
+        broker_synonym: "log.message.timestamp.before.max.ms",
+        doc: "Produce fails with INVALID_TIMESTAMP for a record timestamp further behind the broker's clock.",
+        validate: |v| long_at_least(v, 0),
+    },
+    TopicConfigDef {
         name: "message.timestamp.type",
         kind: ConfigType::String,
         broker_synonym: "log.message.timestamp.type",
@@ -179,6 +193,8 @@ pub fn default_value(def: &TopicConfigDef, broker: &BrokerConfig) -> String {
         "compression.type" => "producer".into(),
         "index.interval.bytes" => broker.log_index_interval_bytes.to_string(),
         "max.message.bytes" => broker.message_max_bytes.to_string(),
+        "message.timestamp.after.max.ms" => broker.log_message_timestamp_after_max_ms.to_string(),
+        "message.timestamp.before.max.ms" => broker.log_message_timestamp_before_max_ms.to_string(),
         "message.timestamp.type" => "CreateTime".into(),
         "min.insync.replicas" => "1".into(),
         "retention.bytes" => broker.log_retention_bytes.to_string(),
@@ -216,6 +232,12 @@ pub fn log_config(broker: &BrokerConfig, overrides: &BTreeMap<String, String>) -
     }
     if let Some(v) = get("segment.index.bytes") {
         c.index_max_bytes = v as u32;
+    }
+    if let Some(v) = get("message.timestamp.before.max.ms") {
+        c.message_timestamp_before_max_ms = v;
+    }
+    if let Some(v) = get("message.timestamp.after.max.ms") {
+        c.message_timestamp_after_max_ms = v;
     }
     c
 }

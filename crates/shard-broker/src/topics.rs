@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
-use shard_log::{LogConfig, LogError, PartitionLog};
+use shard_log::{LogConfig, LogDirHealth, LogError, PartitionLog};
 use uuid::Uuid;
 
 use crate::config::BrokerConfig;
@@ -156,6 +156,8 @@ pub struct TopicRegistry {
     /// When a refusal was last logged and how many were not logged since (auto-creation can be
     /// asked for by any client, so refusals are logged at most once a second).
     refusal_log: Mutex<(Option<Instant>, u64)>,
+    /// `log.dir`'s health, shared by every partition log in it (and the share-state log).
+    log_dir_health: Arc<LogDirHealth>,
 }
 
 /// Whether `name` is one of Shard's internal topics (today only `__share_group_state`, whose
@@ -204,6 +206,7 @@ impl TopicRegistry {
             admin: Mutex::new(()),
             fds,
             refusal_log: Mutex::new((None, 0)),
+            log_dir_health: Arc::new(LogDirHealth::new(data_dir)),
         };
         for entry in fs::read_dir(&registry.meta_dir)? {
             let path = entry?.path();
@@ -322,11 +325,23 @@ impl TopicRegistry {
         self.data_dir.join(format!("{topic}-{partition}"))
     }
 
+    /// The health of `log.dir`: offline once an fsync in any of its logs failed.
+    pub fn log_dir_health(&self) -> &Arc<LogDirHealth> {
+        &self.log_dir_health
+    }
+
+    /// Opens a partition log as a member of `log.dir`.
+    fn open_log(&self, topic: &str, partition: i32, config: LogConfig) -> Result<Arc<PartitionLog>, LogError> {
+        let log = PartitionLog::open(&self.partition_dir(topic, partition), config)?;
+        log.join_log_dir(self.log_dir_health.clone());
+        Ok(Arc::new(log))
+    }
+
     fn open_topic(&self, meta: &TopicMeta) -> Result<Arc<Topic>, TopicError> {
         let log_config = topic_config::log_config(&self.broker, &meta.configs);
         let partitions = (0..meta.partitions)
             .map(|p| {
-                let log = PartitionLog::open(&self.partition_dir(&meta.name, p), log_config.clone()).map(Arc::new);
+                let log = self.open_log(&meta.name, p, log_config.clone());
                 if let Err(e) = &log {
                     tracing::error!(topic = %meta.name, partition = p, error = %e, "cannot open partition log");
                 }
@@ -495,7 +510,7 @@ impl TopicRegistry {
         let current = topic.partition_count();
         let mut added = Vec::new();
         for p in current..total {
-            added.push(Arc::new(PartitionLog::open(&self.partition_dir(name, p), log_config.clone())?));
+            added.push(self.open_log(name, p, log_config.clone())?);
         }
         topic.partitions.write().extend(added);
         self.persist(&topic.meta())?;

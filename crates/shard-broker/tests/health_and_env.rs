@@ -68,6 +68,90 @@ async fn health_reports_a_running_broker_as_ok() {
     broker.stop().await;
 }
 
+const KAFKA_STORAGE_ERROR: i16 = 56;
+
+/// Produces one batch to `topic`-0; returns the partition's error code.
+async fn produce_code(c: &mut common::RawClient, topic: &str) -> i16 {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
+    let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![
+        TopicProduceData::default()
+            .with_name(common::share::name(topic))
+            .with_partition_data(vec![
+                PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(common::share::one_batch(2))),
+            ]),
+    ]);
+    let resp: ProduceResponse = c.call(ApiKey::Produce, 11, &req).await;
+    resp.responses[0].partition_responses[0].error_code
+}
+
+async fn describe_log_dirs(
+    c: &mut common::RawClient,
+    topics: Option<Vec<kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic>>,
+) -> kafka_protocol::messages::DescribeLogDirsResponse {
+    use kafka_protocol::messages::{ApiKey, DescribeLogDirsRequest};
+    c.call(ApiKey::DescribeLogDirs, 4, &DescribeLogDirsRequest::default().with_topics(topics))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_fsync_takes_the_log_dir_offline_and_health_reports_it() {
+    let broker = TestBroker::start("").await;
+    let mut c = broker.client().await;
+    common::share::create_topic(&mut c, "failing", 1).await;
+    common::share::create_topic(&mut c, "bystander", 1).await;
+    assert_eq!(produce_code(&mut c, "failing").await, 0);
+    assert_eq!(produce_code(&mut c, "bystander").await, 0);
+    let all = describe_log_dirs(&mut c, None).await;
+    assert_eq!(all.results.len(), 1);
+    assert_eq!(all.results[0].error_code, 0);
+    let mut names: Vec<String> = all.results[0].topics.iter().map(|t| t.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["bystander", "failing"]);
+    assert!(all.results[0].topics.iter().all(|t| t.partitions[0].partition_size > 0));
+    assert!(all.results[0].total_bytes > 0 && all.results[0].usable_bytes > 0);
+    let addr = broker.addr.to_string();
+    let (output, _) = {
+        let addr = addr.clone();
+        tokio::task::spawn_blocking(move || health(&["--address", &addr], &[]))
+            .await
+            .expect("join")
+    };
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).contains("log directories online"), "{}", stdout(&output));
+
+    // The disk fails one fsync of one partition: the whole log dir goes offline.
+    let failing = broker.broker.topics.get("failing").expect("topic").partition(0).expect("partition");
+    failing.inject_fsync_failure();
+    assert_eq!(produce_code(&mut c, "failing").await, KAFKA_STORAGE_ERROR);
+    assert_eq!(
+        produce_code(&mut c, "bystander").await,
+        KAFKA_STORAGE_ERROR,
+        "every partition in the dir"
+    );
+    assert_eq!(produce_code(&mut c, "failing").await, KAFKA_STORAGE_ERROR);
+    let health_state = broker.broker.topics.log_dir_health();
+    assert!(health_state.is_offline());
+    let reason = health_state.offline_reason().expect("reason");
+    assert!(reason.contains("fsync failed") && reason.contains("failing-0"), "{reason}");
+    let offline = describe_log_dirs(&mut c, Some(Vec::new())).await;
+    assert_eq!(offline.results[0].error_code, KAFKA_STORAGE_ERROR);
+    assert!(offline.results[0].topics.is_empty());
+
+    let (output, _) = tokio::task::spawn_blocking(move || health(&["--address", &addr], &[]))
+        .await
+        .expect("join");
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.starts_with("unhealthy: ") && text.contains("is offline (error code 56)"),
+        "{text}"
+    );
+    broker.stop().await;
+}
+
 #[test]
 fn health_reports_a_closed_port_as_unhealthy() {
     let port = free_port();

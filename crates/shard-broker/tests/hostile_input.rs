@@ -87,6 +87,7 @@ fn default_body(key: ApiKey, version: i16) -> Option<BytesMut> {
         ApiKey::CreatePartitions => enc::<CreatePartitionsRequest>(version),
         ApiKey::IncrementalAlterConfigs => enc::<IncrementalAlterConfigsRequest>(version),
         ApiKey::DescribeCluster => enc::<DescribeClusterRequest>(version),
+        ApiKey::DescribeLogDirs => enc::<DescribeLogDirsRequest>(version),
         ApiKey::DescribeTopicPartitions => enc::<DescribeTopicPartitionsRequest>(version),
         ApiKey::ShareGroupHeartbeat => enc::<ShareGroupHeartbeatRequest>(version),
         ApiKey::ShareGroupDescribe => enc::<ShareGroupDescribeRequest>(version),

@@ -442,6 +442,17 @@ async fn altered_offsets_persist_and_deleted_topics_lose_their_share_state() {
     broker.stop().await;
 }
 
+/// Produces `records` to `topic`-0; returns the partition's error code.
+async fn produce_code(c: &mut RawClient, topic: &str, records: bytes::Bytes) -> i16 {
+    let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![
+        TopicProduceData::default()
+            .with_name(name(topic))
+            .with_partition_data(vec![PartitionProduceData::default().with_index(0).with_records(Some(records))]),
+    ]);
+    let resp: ProduceResponse = c.call(ApiKey::Produce, 11, &req).await;
+    resp.responses[0].partition_responses[0].error_code
+}
+
 const UNKNOWN_SERVER_ERROR: i16 = -1;
 const KAFKA_STORAGE_ERROR: i16 = 56;
 
@@ -467,18 +478,24 @@ async fn a_failed_fsync_of_share_state_is_never_answered_as_done_and_stops_deliv
     assert_eq!(c.acknowledge(0, vec![ack(4, 5, &[ACCEPT])]).await, UNKNOWN_SERVER_ERROR);
     let resp = c.fetch_acking(0, vec![ack(6, 9, &[ACCEPT])]).await;
     assert_eq!(fetch_ack_code(&resp, 0), UNKNOWN_SERVER_ERROR, "{resp:?}");
-    // Records whose acknowledgements could not be kept are not handed out; the topic still is.
+    // Records whose acknowledgements could not be kept are not handed out. The share-state log
+    // lives in log.dir, so its failed fsync takes the whole directory offline (as Kafka takes a
+    // failed log dir offline): produce to the topic is refused too.
     assert_eq!(part(&resp, 0).map(|p| p.error_code), Some(KAFKA_STORAGE_ERROR), "{resp:?}");
-    assert_eq!(produce(&mut admin, "events", 0, one_batch(1)).await, 10);
+    assert_eq!(produce_code(&mut admin, "events", one_batch(1)).await, KAFKA_STORAGE_ERROR);
+    assert!(broker.broker.topics.log_dir_health().is_offline());
     let fresh = c.fetch(100, 100).await;
     assert_eq!(part(&fresh, 0).map(|p| p.error_code), Some(KAFKA_STORAGE_ERROR), "{fresh:?}");
     assert!(acquired(&fresh, 0).is_empty());
     drop(c);
     let dir = broker.stop().await;
 
-    // After a restart the store is healthy again: what was confirmed stays acknowledged, what was
-    // not confirmed is delivered again (4 and 5 may have reached the disk before the failure).
+    // After a restart the store and the directory are healthy again: what was confirmed stays
+    // acknowledged, what was not confirmed is delivered again (4 and 5 may have reached the disk
+    // before the failure), and produce works.
     let broker = TestBroker::start_in(dir, "").await;
+    let mut admin = broker.client().await;
+    assert_eq!(produce(&mut admin, "events", 0, one_batch(1)).await, 10);
     let (_c, got) = open_and_drain(broker.addr, "g", "m2", topic, 300).await;
     let got = offsets(&got);
     assert!(got.iter().all(|o| (4..=10).contains(o)), "confirmed 0..=3 came back: {got:?}");

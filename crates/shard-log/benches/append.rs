@@ -1,5 +1,6 @@
 //! Append throughput: 16 KiB batches of 1 KiB records, page-cache mode (one thread) and fsync
-//! mode with group commit (four threads appending and flushing concurrently).
+//! mode with group commit (four threads appending and flushing concurrently); page-cache appends
+//! through produce validation (`append_client_records`) against plain appends.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,6 +73,20 @@ fn bench_append(c: &mut Criterion) {
     group.bench_function("page_cache_16k", |bench| {
         bench.iter(|| log.append(&b, 0).unwrap());
     });
+    // The produce path: Kafka's checks, every record walked, then the same append.
+    group.bench_function("page_cache_16k_validated", |bench| {
+        bench.iter(|| log.append_client_records(&b, 0).unwrap());
+    });
+    // Small records: validation cost is per record.
+    let small = batch(256, 48);
+    group.throughput(Throughput::Bytes(small.len() as u64));
+    group.bench_function("page_cache_256x48", |bench| {
+        bench.iter(|| log.append(&small, 0).unwrap());
+    });
+    group.bench_function("page_cache_256x48_validated", |bench| {
+        bench.iter(|| log.append_client_records(&small, 0).unwrap());
+    });
+    group.throughput(Throughput::Bytes(b.len() as u64));
     drop(log);
 
     let dir = tempfile::tempdir().unwrap();

@@ -178,9 +178,17 @@ pub fn parse_header(buf: &[u8]) -> Result<BatchHeader, LogError> {
     Ok(header)
 }
 
-/// Checks one whole batch (`batch` is exactly `header.total_len` bytes): CRC, record count and
-/// offset delta. Shared by produce validation and crash recovery.
+/// Checks one whole stored batch (`batch` is exactly `header.total_len` bytes): CRC, counts and
+/// delta not negative, a known codec, and (uncompressed) a record count that fits the bytes.
+/// Crash recovery's check; a client's produce goes through `validate` (Kafka's LogValidator
+/// rules), which is stricter.
 pub(crate) fn check_batch(batch: &[u8], header: &BatchHeader) -> Result<(), LogError> {
+    check_crc(batch, header)?;
+    check_counts(batch, header)
+}
+
+/// Checks the CRC-32C of one whole batch (`batch` is exactly `header.total_len` bytes).
+pub(crate) fn check_crc(batch: &[u8], header: &BatchHeader) -> Result<(), LogError> {
     let stored = u32::from_be_bytes([
         batch[CRC_OFFSET],
         batch[CRC_OFFSET + 1],
@@ -193,6 +201,11 @@ pub(crate) fn check_batch(batch: &[u8], header: &BatchHeader) -> Result<(), LogE
             "batch crc mismatch: stored {stored:#010x}, computed {computed:#010x}"
         )));
     }
+    Ok(())
+}
+
+/// Header plausibility that recovery relies on: counts, delta, codec, count vs. size.
+fn check_counts(_batch: &[u8], header: &BatchHeader) -> Result<(), LogError> {
     if header.record_count < 0 {
         return Err(LogError::Corrupt(format!("negative record count {}", header.record_count)));
     }
@@ -222,8 +235,9 @@ pub(crate) fn check_batch(batch: &[u8], header: &BatchHeader) -> Result<(), LogE
     Ok(())
 }
 
-/// Validates every batch in `buf` (lengths, magic 2, CRC-32C, record count vs. size, offset
-/// delta consistent with record count, size limit) and returns their headers in order.
+/// Checks every stored batch in `buf` (lengths, magic 2, CRC-32C, the plausibility of
+/// [`check_batch`], size limit) and returns their headers in order. For data the broker reads
+/// back (tests, tools); produce uses `PartitionLog::append_client_records`.
 /// `buf` must consist of whole batches only; a trailing partial batch is an error.
 pub fn validate_batches(buf: &[u8], max_batch_bytes: u32) -> Result<Vec<BatchHeader>, LogError> {
     let mut headers = Vec::with_capacity(1);

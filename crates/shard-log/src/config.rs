@@ -14,6 +14,11 @@ pub enum FlushMode {
     },
 }
 
+/// Default of [`LogConfig::max_uncompressed_batch_bytes`]: 64 MiB, 64 times Kafka's default
+/// `max.message.bytes`, far above what producers batch (16 KiB `batch.size` in the Java
+/// client, 1 MB in librdkafka).
+pub const DEFAULT_MAX_UNCOMPRESSED_BATCH_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Settings of one partition log. Topic-level overrides are resolved by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
@@ -29,6 +34,16 @@ pub struct LogConfig {
     pub max_message_bytes: u32,
     /// Bytes of log between two sparse offset-index entries (`index.interval.bytes`).
     pub index_interval_bytes: u32,
+    /// Most bytes one batch's records may decompress to (`message.max.uncompressed.bytes`, a
+    /// Shard limit): bounds the work a compressed batch can cause when it is validated or
+    /// searched by timestamp.
+    pub max_uncompressed_batch_bytes: u64,
+    /// A produced record's timestamp may be at most this far in the past
+    /// (`message.timestamp.before.max.ms`; Kafka's default, `i64::MAX`, is no limit).
+    pub message_timestamp_before_max_ms: i64,
+    /// A produced record's timestamp may be at most this far in the future
+    /// (`message.timestamp.after.max.ms`; Kafka's default is one hour).
+    pub message_timestamp_after_max_ms: i64,
     /// Pre-allocated size of each index file (`segment.index.bytes`).
     pub index_max_bytes: u32,
     /// Durability policy.
@@ -44,6 +59,9 @@ impl Default for LogConfig {
             retention_bytes: -1,
             max_message_bytes: 1_048_588,
             index_interval_bytes: 4096,
+            max_uncompressed_batch_bytes: DEFAULT_MAX_UNCOMPRESSED_BATCH_BYTES,
+            message_timestamp_before_max_ms: i64::MAX,
+            message_timestamp_after_max_ms: 3_600_000,
             index_max_bytes: 10 * 1024 * 1024,
             flush: FlushMode::Fsync,
         }

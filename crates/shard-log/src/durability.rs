@@ -7,11 +7,14 @@
 //! marked them clean, so retrying could "succeed" without the data (the fsyncgate lesson).
 
 use std::io;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Condvar, Mutex};
 
 use crate::LogError;
+use crate::log_dir::LogDirHealth;
 
 #[derive(Debug)]
 struct SyncState {
@@ -29,6 +32,8 @@ pub(crate) struct Durability {
     poisoned: AtomicBool,
     rounds: AtomicU64,
     fail_next: AtomicBool,
+    /// The directory this log is in (with the log's own path), taken offline by its failures.
+    log_dir: OnceLock<(Arc<LogDirHealth>, PathBuf)>,
 }
 
 /// Resets `in_progress` and wakes waiters even if the leader's closure panics.
@@ -62,6 +67,7 @@ impl Durability {
             poisoned: AtomicBool::new(false),
             rounds: AtomicU64::new(0),
             fail_next: AtomicBool::new(false),
+            log_dir: OnceLock::new(),
         }
     }
 
@@ -70,8 +76,32 @@ impl Durability {
         self.poisoned.load(Ordering::SeqCst)
     }
 
+    /// Joins a log directory: this log's failures take it offline, and its being offline stops
+    /// this log's writes. A log joins at most one directory (later calls are ignored).
+    pub(crate) fn join_log_dir(&self, dir: Arc<LogDirHealth>, log: PathBuf) {
+        let _ = self.log_dir.set((dir, log));
+    }
+
+    /// Fails if this log is poisoned or its directory is offline.
+    pub(crate) fn check(&self) -> Result<(), LogError> {
+        if self.is_poisoned() {
+            return Err(LogError::Poisoned);
+        }
+        match self.log_dir.get() {
+            Some((dir, _)) if dir.is_offline() => Err(LogError::LogDirOffline(dir.path().display().to_string())),
+            _ => Ok(()),
+        }
+    }
+
+    fn take_dir_offline(&self, reason: &str) {
+        if let Some((dir, log)) = self.log_dir.get() {
+            dir.take_offline(log, reason);
+        }
+    }
+
     /// Poisons the log without an fsync (a write failed in a way that cannot be undone).
     pub(crate) fn poison(&self) {
+        self.take_dir_offline("a failed write could not be undone");
         self.poisoned.store(true, Ordering::SeqCst);
         let _st = self.state.lock();
         self.done.notify_all();
@@ -98,9 +128,7 @@ impl Durability {
     pub(crate) fn flush_to(&self, end: i64, mut sync: impl FnMut() -> io::Result<i64>) -> Result<(), LogError> {
         let mut st = self.state.lock();
         loop {
-            if self.is_poisoned() {
-                return Err(LogError::Poisoned);
-            }
+            self.check()?;
             if st.durable_end >= end {
                 return Ok(());
             }
@@ -120,6 +148,7 @@ impl Durability {
             match result {
                 Ok(covered) => guard.covered = Some(covered),
                 Err(e) => {
+                    self.take_dir_offline(&format!("fsync failed: {e}"));
                     drop(guard);
                     tracing::error!(error = %e, "fsync failed; partition log poisoned");
                     return Err(LogError::Io(e));
@@ -155,6 +184,30 @@ mod tests {
         assert!(matches!(d.flush_to(1, || Ok(1)), Err(LogError::Io(_))));
         assert!(matches!(d.flush_to(1, || Ok(1)), Err(LogError::Poisoned)));
         assert!(d.is_poisoned());
+    }
+
+    #[test]
+    fn a_failure_takes_the_shared_log_dir_offline_once() {
+        let dir = Arc::new(LogDirHealth::new("/data"));
+        let (a, b, alone) = (Durability::new(0), Durability::new(0), Durability::new(0));
+        a.join_log_dir(dir.clone(), "/data/a-0".into());
+        b.join_log_dir(dir.clone(), "/data/b-0".into());
+        a.fail_next_sync();
+        assert!(matches!(a.flush_to(1, || Ok(1)), Err(LogError::Io(_))));
+        assert!(dir.is_offline());
+        let reason = dir.offline_reason().expect("reason");
+        assert!(
+            reason.contains("injected fsync failure") && reason.contains("/data/a-0"),
+            "{reason}"
+        );
+        // The healthy log in the same directory refuses too; one outside it does not.
+        assert!(matches!(b.check(), Err(LogError::LogDirOffline(p)) if p == "/data"));
+        assert!(matches!(b.flush_to(1, || Ok(1)), Err(LogError::LogDirOffline(_))));
+        assert!(!b.is_poisoned());
+        alone.flush_to(1, || Ok(1)).expect("other directory");
+        // A second failure keeps the first reason.
+        b.poison();
+        assert_eq!(dir.offline_reason().as_deref(), Some(reason.as_str()));
     }
 
     #[test]

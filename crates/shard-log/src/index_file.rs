@@ -1,7 +1,7 @@
 //! A memory-mapped file of fixed-size entries, the storage under both sparse indexes.
 //!
-//! While a segment is active the file is preallocated to its maximum size so appends are plain
-//! memory writes; when the segment is sealed (rolled or closed) the file is trimmed to the used
+//! While a segment is active the file is preallocated to its maximum size, with real blocks
+//! (fallocate), so appends are plain memory writes that a full disk cannot turn into a SIGBUS; when the segment is sealed (rolled or closed) the file is trimmed to the used
 //! size, which is also how a later open tells a finished index from an interrupted one.
 
 use std::fs::{File, OpenOptions};
@@ -42,6 +42,33 @@ fn map(file: &File, len: usize) -> io::Result<Option<MmapMut>> {
     // modifying the log directory concurrently are not supported.
     let mmap = unsafe { memmap2::MmapOptions::new().len(len).map_mut(file)? };
     Ok(Some(mmap))
+}
+
+/// Gives `file` real blocks for its first `len` bytes (extending it), so stores through a
+/// mapping never hit a hole. Falls back to writing zeros where the filesystem has no fallocate.
+fn allocate(file: &File, len: u64) -> io::Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, len) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => write_zeros(file, len),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes zeros over the holes of `file` up to `len` (the slow path of [`allocate`]): every
+/// byte past the current end, and the existing bytes are kept.
+fn write_zeros(file: &File, len: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let zeros = vec![0u8; 64 * 1024];
+    let mut at = file.metadata()?.len();
+    while at < len {
+        let n = (len - at).min(zeros.len() as u64) as usize;
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
 }
 
 impl<E: IndexEntry> IndexFile<E> {
@@ -89,6 +116,9 @@ impl<E: IndexEntry> IndexFile<E> {
         let capacity = (max_bytes as usize / E::LEN).max(self.entries);
         let len = capacity * E::LEN;
         self.mmap = None;
+        // Blocks first: a store through the mapping into a hole the disk cannot fill is a
+        // SIGBUS, so a full disk must fail here, as an error, instead.
+        allocate(&self.file, len as u64)?;
         self.file.set_len(len as u64)?;
         self.mmap = map(&self.file, len)?;
         self.capacity = capacity;
@@ -178,6 +208,7 @@ impl<E: IndexEntry> IndexFile<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::FileExt;
 
     impl IndexEntry for u64 {
         const LEN: usize = 8;
@@ -225,6 +256,31 @@ mod tests {
         assert_eq!(idx.last(), Some(5));
         assert_eq!(idx.last_where(|e| e <= 3), Some(3));
         assert_eq!(idx.last_where(|_| false), None);
+    }
+
+    #[test]
+    fn preallocated_index_has_its_blocks() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.index");
+        let _idx = IndexFile::<u64>::create(&path, 1 << 20).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.len(), 1 << 20);
+        // st_blocks counts 512-byte units actually allocated: no hole left for a mapped store.
+        assert!(meta.blocks() * 512 >= 1 << 20, "{} blocks", meta.blocks());
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(dir.path().join("z"))
+            .unwrap();
+        f.write_all_at(b"abc", 0).unwrap();
+        write_zeros(&f, 100_000).unwrap();
+        assert_eq!(f.metadata().unwrap().len(), 100_000);
+        let mut head = [0u8; 3];
+        f.read_exact_at(&mut head, 0).unwrap();
+        assert_eq!(&head, b"abc");
     }
 
     #[test]

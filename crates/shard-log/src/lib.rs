@@ -13,7 +13,8 @@
 //! Files in a partition directory:
 //! - `{base:020}.log`: whole batches, base offsets rewritten on append;
 //! - `{base:020}.index`: sparse `(relative offset u32, position u32)` entries, one per
-//!   `index_interval_bytes`, memory-mapped; preallocated while active, trimmed when sealed;
+//!   `index_interval_bytes`, memory-mapped; preallocated with real blocks (fallocate) while
+//!   active, so a full disk is an error and never a SIGBUS, trimmed when sealed;
 //! - `{base:020}.timeindex`: `(max timestamp i64, relative offset u32)` entries, added when the
 //!   max timestamp grew, plus a final one when the segment is sealed;
 //! - `{offset:020}.snapshot`: idempotent-producer state for all batches below `offset`
@@ -23,7 +24,8 @@
 //!
 //! Modules: `segment` (one segment's files, scans), `index`/`time_index` over `index_file`
 //! (mmap storage), `producer_state`, `durability` (group commit, poisoning), `recovery`
-//! (open), `records` (record-level timestamp lookup), `partition` (the public log).
+//! (open), `records` (streaming, bounded record decoding), `validate` (Kafka's produce checks),
+//! `partition` (the public log).
 
 pub mod batch;
 mod config;
@@ -31,13 +33,16 @@ mod durability;
 mod error;
 mod index;
 mod index_file;
+mod log_dir;
 mod partition;
 mod producer_state;
 mod records;
 mod recovery;
 mod segment;
 mod time_index;
+mod validate;
 
-pub use config::{FlushMode, LogConfig};
+pub use config::{DEFAULT_MAX_UNCOMPRESSED_BATCH_BYTES, FlushMode, LogConfig};
 pub use error::LogError;
+pub use log_dir::LogDirHealth;
 pub use partition::{AppendInfo, PartitionLog, ReadResult, TimestampOffset};

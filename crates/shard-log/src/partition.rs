@@ -177,10 +177,14 @@ impl PartitionLog {
 
     fn check_writable(&self) -> Result<(), LogError> {
         self.check_open()?;
-        if self.durability.is_poisoned() {
-            return Err(LogError::Poisoned);
-        }
-        Ok(())
+        self.durability.check()
+    }
+
+    /// Joins the log directory `dir`: a failed fsync here takes the whole directory offline,
+    /// and an offline directory stops this log's appends and flushes
+    /// ([`LogError::LogDirOffline`]), as Kafka takes a failed log dir offline.
+    pub fn join_log_dir(&self, dir: Arc<crate::LogDirHealth>) {
+        self.durability.join_log_dir(dir, self.dir.clone());
     }
 
     /// The segment appends go to. The list is only empty after `close()`.
@@ -267,6 +271,27 @@ impl PartitionLog {
             log_start_offset: self.log_start.load(Ordering::Acquire),
             duplicate: false,
         })
+    }
+
+    /// Appends the records of one partition of a produce request after validating them as
+    /// Kafka's `LogValidator` does (see `validate`): exactly one v2 batch with base offset 0,
+    /// within `max.message.bytes`, a good CRC, consistent counts and offset deltas, well-formed
+    /// records (decompressed within `message.max.uncompressed.bytes`) with timestamps within
+    /// `message.timestamp.before/after.max.ms` of `now_ms`. Nothing is written when any check
+    /// fails.
+    pub fn append_client_records(&self, records: &[u8], now_ms: i64) -> Result<AppendInfo, LogError> {
+        let limits = {
+            let c = self.config.read();
+            crate::validate::Limits {
+                max_message_bytes: c.max_message_bytes,
+                max_uncompressed_bytes: c.max_uncompressed_batch_bytes,
+                now_ms,
+                timestamp_before_max_ms: c.message_timestamp_before_max_ms,
+                timestamp_after_max_ms: c.message_timestamp_after_max_ms,
+            }
+        };
+        let (_, len) = crate::validate::validate_produce(records, limits)?;
+        self.append(&records[..len], now_ms)
     }
 
     fn should_roll(active: &Segment, w: &Writer, config: &LogConfig, incoming: u64, last_offset: i64, now_ms: i64) -> bool {
@@ -492,7 +517,7 @@ impl PartitionLog {
                 }
                 if h.max_timestamp >= timestamp {
                     let bytes = seg.read_batch(pos, &h)?;
-                    if let Some((offset, ts)) = records::first_record_at_or_after(&bytes, &h, timestamp)? {
+                    if let Some((offset, ts)) = records::first_record_at_or_after(&bytes, &h, timestamp, self.max_uncompressed())? {
                         return Ok(Some(TimestampOffset { offset, timestamp: ts }));
                     }
                 }
@@ -555,12 +580,16 @@ impl PartitionLog {
         let found = match seg.batch_starting_at(batch_offset, seg.size())? {
             Some((pos, h)) => {
                 let bytes = seg.read_batch(pos, &h)?;
-                records::first_record_at_or_after(&bytes, &h, ts)?
+                records::first_record_at_or_after(&bytes, &h, ts, self.max_uncompressed())?
             }
             None => None,
         };
         let (offset, timestamp) = found.unwrap_or((batch_offset, ts));
         Ok(Some(TimestampOffset { offset, timestamp }))
+    }
+
+    fn max_uncompressed(&self) -> u64 {
+        self.config.read().max_uncompressed_batch_bytes
     }
 
     /// Replaces the config (after an alter). Takes effect for later appends and retention.

@@ -37,6 +37,7 @@ pub const SERVED_APIS: &[ServedApi] = &[
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::DescribeCluster, 0, 2),
+    api(ApiKey::DescribeLogDirs, 1, 4),
     api(ApiKey::DescribeTopicPartitions, 0, 0),
     api(ApiKey::ShareGroupHeartbeat, 1, 1),
     api(ApiKey::ShareGroupDescribe, 1, 1),

@@ -10,9 +10,9 @@ use bytes::Bytes;
 use kafka_protocol::messages::{
     AlterShareGroupOffsetsRequest, ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest,
     DeleteShareGroupOffsetsRequest, DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeGroupsRequest,
-    DescribeShareGroupOffsetsRequest, DescribeTopicPartitionsRequest, FetchRequest, FindCoordinatorRequest, IncrementalAlterConfigsRequest,
-    InitProducerIdRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest, RequestHeader,
-    ShareGroupDescribeRequest, ShareGroupHeartbeatRequest,
+    DescribeLogDirsRequest, DescribeShareGroupOffsetsRequest, DescribeTopicPartitionsRequest, FetchRequest, FindCoordinatorRequest,
+    IncrementalAlterConfigsRequest, InitProducerIdRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest,
+    RequestHeader, ShareGroupDescribeRequest, ShareGroupHeartbeatRequest,
 };
 use kafka_protocol::protocol::Decodable;
 
@@ -37,6 +37,7 @@ pub enum RequestBody {
     DescribeConfigs(DescribeConfigsRequest),
     IncrementalAlterConfigs(IncrementalAlterConfigsRequest),
     DescribeCluster(DescribeClusterRequest),
+    DescribeLogDirs(DescribeLogDirsRequest),
     DescribeTopicPartitions(DescribeTopicPartitionsRequest),
     ShareGroupHeartbeat(ShareGroupHeartbeatRequest),
     ShareGroupDescribe(ShareGroupDescribeRequest),
@@ -176,6 +177,7 @@ fn decode_body(api_key: ApiKey, version: i16, b: &mut Bytes) -> Result<RequestBo
         ApiKey::DescribeConfigs => R::DescribeConfigs(decode(b, v)?),
         ApiKey::IncrementalAlterConfigs => R::IncrementalAlterConfigs(decode(b, v)?),
         ApiKey::DescribeCluster => R::DescribeCluster(decode(b, v)?),
+        ApiKey::DescribeLogDirs => R::DescribeLogDirs(decode(b, v)?),
         ApiKey::DescribeTopicPartitions => R::DescribeTopicPartitions(decode(b, v)?),
         ApiKey::ShareGroupHeartbeat => R::ShareGroupHeartbeat(decode(b, v)?),
         ApiKey::ShareGroupDescribe => R::ShareGroupDescribe(decode(b, v)?),

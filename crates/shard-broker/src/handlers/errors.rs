@@ -10,12 +10,17 @@ pub fn log_error_code(e: &LogError) -> i16 {
     match e {
         LogError::Corrupt(_) => ResponseError::CorruptMessage,
         LogError::UnsupportedMagic(_) => ResponseError::UnsupportedForMessageFormat,
-        LogError::TooLarge { .. } => ResponseError::MessageTooLarge,
+        LogError::RecordErrors {
+            invalid_timestamp: true, ..
+        } => ResponseError::InvalidTimestamp,
+        LogError::InvalidRecord(_) | LogError::RecordErrors { .. } => ResponseError::InvalidRecord,
+        LogError::TooLarge { .. } | LogError::UncompressedTooLarge { .. } => ResponseError::MessageTooLarge,
+        LogError::Transactional => ResponseError::TransactionalIdAuthorizationFailed,
         LogError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
         LogError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
         LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         LogError::Closed => ResponseError::NotLeaderOrFollower,
-        LogError::Poisoned | LogError::Io(_) => ResponseError::KafkaStorageError,
+        LogError::Poisoned | LogError::LogDirOffline(_) | LogError::Io(_) => ResponseError::KafkaStorageError,
     }
     .code()
 }

@@ -10,6 +10,7 @@ mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_log_dirs;
 mod describe_share_group_offsets;
 mod describe_topic_partitions;
 mod errors;
@@ -151,6 +152,7 @@ pub async fn dispatch(broker: &Arc<Broker>, conn: &Arc<ConnInfo>, frame: Bytes) 
         R::DescribeConfigs(r) => ctx.reply(&describe_configs::handle(&ctx, r)),
         R::IncrementalAlterConfigs(r) => ctx.reply(&incremental_alter_configs::handle(&ctx, r)),
         R::DescribeCluster(r) => ctx.reply(&describe_cluster::handle(&ctx, r)),
+        R::DescribeLogDirs(r) => ctx.reply(&describe_log_dirs::handle(&ctx, r)),
         R::DescribeTopicPartitions(r) => ctx.reply(&describe_topic_partitions::handle(&ctx, r)),
         R::ShareGroupHeartbeat(r) => ctx.reply(&share_group_heartbeat::handle(&ctx, r)),
         R::ShareGroupDescribe(r) => ctx.reply(&share_group_describe::handle(&ctx, r)),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
 use shard_log::{LogError, PartitionLog, batch};
 
@@ -37,8 +37,8 @@ pub fn handle(ctx: &Ctx, req: ProduceRequest) -> Reply {
                 .with_log_start_offset(-1);
             let records = p.records.unwrap_or_default();
             let outcome = match &topic {
-                Err(code) => Err((*code, None)),
-                Ok(topic) => append(topic, p.index, acks, req.transactional_id.is_some(), &records, now),
+                Err(code) => Err((*code, None, Vec::new())),
+                Ok(topic) => append(topic, p.index, acks, req.transactional_id.is_some(), ctx.version, &records, now),
             };
             parts.push(match outcome {
                 Ok((log, info)) => {
@@ -51,7 +51,10 @@ pub fn handle(ctx: &Ctx, req: ProduceRequest) -> Reply {
                     });
                     resp.with_base_offset(info.base_offset).with_log_start_offset(info.log_start_offset)
                 }
-                Err((code, message)) => resp.with_error_code(code).with_error_message(message.map(s)),
+                Err((code, message, record_errors)) => resp
+                    .with_error_code(code)
+                    .with_error_message(message.map(s))
+                    .with_record_errors(record_errors),
             });
         }
         let name = if ctx.version >= 13 { TopicName::default() } else { t.name };
@@ -116,40 +119,76 @@ fn resolve_topic(ctx: &Ctx, name: &TopicName, id: uuid::Uuid) -> Result<Arc<Topi
     })
 }
 
-type AppendOutcome = Result<(Arc<PartitionLog>, shard_log::AppendInfo), (i16, Option<String>)>;
+/// Why a partition's produce failed: error code, message, record errors.
+type Failure = (i16, Option<String>, Vec<BatchIndexAndErrorMessage>);
 
-fn append(topic: &Topic, partition: i32, acks: i16, transactional: bool, records: &[u8], now: i64) -> AppendOutcome {
+type AppendOutcome = Result<(Arc<PartitionLog>, shard_log::AppendInfo), Failure>;
+
+/// The response fields for a log error. Record errors (Kafka's `RecordValidationException`) carry
+/// their summary and per-record reasons, as Kafka fills them.
+fn failure(e: LogError) -> Failure {
+    let code = log_error_code(&e);
+    match e {
+        LogError::RecordErrors { message, errors, .. } => {
+            let errors = errors
+                .into_iter()
+                .map(|(i, m)| {
+                    BatchIndexAndErrorMessage::default()
+                        .with_batch_index(i)
+                        .with_batch_index_error_message(Some(s(m)))
+                })
+                .collect();
+            (code, Some(message), errors)
+        }
+        other => (code, Some(other.to_string()), Vec::new()),
+    }
+}
+
+/// Compression codec id of zstd.
+const ZSTD: i16 = 4;
+
+fn append(topic: &Topic, partition: i32, acks: i16, transactional: bool, version: i16, records: &[u8], now: i64) -> AppendOutcome {
     let log = topic
         .partition(partition)
-        .ok_or((ResponseError::UnknownTopicOrPartition.code(), None))?;
+        .ok_or((ResponseError::UnknownTopicOrPartition.code(), None, Vec::new()))?;
     if !matches!(acks, -1..=1) {
-        return Err((ResponseError::InvalidRequiredAcks.code(), None));
+        return Err((ResponseError::InvalidRequiredAcks.code(), None, Vec::new()));
     }
     if acks == -1 && topic.min_insync_replicas() > 1 {
         return Err((
             ResponseError::NotEnoughReplicas.code(),
             Some("min.insync.replicas exceeds the single replica of this broker".into()),
+            Vec::new(),
         ));
     }
-    let max = topic.log_config().max_message_bytes;
-    let headers = batch::validate_batches(records, max).map_err(|e| (log_error_code(&e), Some(e.to_string())))?;
-    if headers.is_empty() {
-        return Err((
-            ResponseError::CorruptMessage.code(),
-            Some("produce request carries no record batch".into()),
-        ));
-    }
-    if transactional || headers.iter().any(|h| h.is_transactional() || h.is_control()) {
+    if transactional {
         return Err((
             ResponseError::TransactionalIdAuthorizationFailed.code(),
             Some("transactions are not supported by Shard".into()),
+            Vec::new(),
         ));
     }
-    let info = log.append(records, now).map_err(|e| {
-        if matches!(e, LogError::Poisoned | LogError::Io(_)) {
-            tracing::error!(topic = %topic.name, partition, error = %e, "append failed");
+    if version < 7 && batch::parse_header(records).is_ok_and(|h| h.compression_codec() == ZSTD) {
+        // Kafka's ProduceRequest.validateRecords: zstd needs produce v7.
+        return Err((
+            ResponseError::UnsupportedCompressionType.code(),
+            Some(format!(
+                "Produce requests with version {version} are not allowed to use ZStandard compression"
+            )),
+            Vec::new(),
+        ));
+    }
+    // The log validates the records (Kafka's LogValidator checks) before anything is appended.
+    let info = log.append_client_records(records, now).map_err(|e| {
+        match e {
+            LogError::Io(_) => tracing::error!(topic = %topic.name, partition, error = %e, "append failed"),
+            // Logged once, when the log or its directory failed.
+            LogError::Poisoned | LogError::LogDirOffline(_) => {
+                tracing::debug!(topic = %topic.name, partition, error = %e, "append refused")
+            }
+            _ => {}
         }
-        (log_error_code(&e), Some(e.to_string()))
+        failure(e)
     })?;
     Ok((log, info))
 }

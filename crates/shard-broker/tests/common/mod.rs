@@ -206,7 +206,9 @@ pub fn batch(count: i32, producer_id: i64, base_sequence: i32) -> Bytes {
                 producer_epoch: if producer_id >= 0 { 0 } else { -1 },
                 timestamp_type: TimestampType::Creation,
                 offset: i64::from(i),
-                sequence: if base_sequence >= 0 { base_sequence + i } else { -1 },
+                // Without a producer id the base sequence is -1; the per-record values only keep
+                // the encoder from starting a new batch per record.
+                sequence: if base_sequence >= 0 { base_sequence + i } else { i - 1 },
                 timestamp: 1_700_000_000_000 + i64::from(i),
                 key: Some(Bytes::from(format!("key-{i}"))),
                 value: Some(Bytes::from(format!("value-{i}"))),

@@ -9,12 +9,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bytes::{Bytes, BytesMut};
-use common::RawClient;
+use bytes::Bytes;
 use common::child::{ChildBroker, free_port};
 use common::share::{create_topic, name};
+use common::{RawClient, value_batch};
 use kafka_protocol::messages::*;
-use kafka_protocol::records::{Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use kafka_protocol::records::RecordBatchDecoder;
 
 const NONE: i16 = 0;
 const KAFKA_STORAGE_ERROR: i16 = 56;
@@ -62,28 +62,7 @@ fn is_root() -> bool {
 fn record_batch(n: u32) -> Bytes {
     let mut value = format!("{n:08}").into_bytes();
     value.resize(VALUE_LEN, b'x');
-    let record = Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: -1,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
-        timestamp: 1_700_000_000_000,
-        key: None,
-        value: Some(Bytes::from(value)),
-        headers: Default::default(),
-    };
-    let mut buf = BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    RecordBatchEncoder::encode(&mut buf, [record].iter(), &options).expect("encode");
-    buf.freeze()
+    value_batch(Bytes::from(value))
 }
 
 async fn produce(c: &mut RawClient, n: u32) -> (i16, i64) {

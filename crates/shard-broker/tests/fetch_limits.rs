@@ -6,64 +6,24 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
-use bytes::{Bytes, BytesMut};
-use common::RawClient;
-use common::child::{ChildBroker, free_port};
+use bytes::Bytes;
+use common::child::TempChildBroker;
 use common::probe::Probe;
 use common::share::{Consumer, create_topic, name, produce};
+use common::{RawClient, value_batch};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::*;
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
 use shard_protocol::ShareFetchResponse;
 
 /// Value size of the records produced: each batch is a little over 10 KB.
 const VALUE_LEN: usize = 10_000;
 
 /// The real broker in a child process, with its data directory.
-struct Broker {
-    child: ChildBroker,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Broker {
-    async fn start(extra: &str) -> Broker {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let child = ChildBroker::start(dir.path(), free_port(), extra).await;
-        Broker {
-            addr: child.addr,
-            child,
-            _dir: dir,
-        }
-    }
-}
+type Broker = TempChildBroker;
 
 /// One batch of one record with a `value_len`-byte value.
 fn sized_batch(value_len: usize) -> Bytes {
-    let record = Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: -1,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
-        timestamp: 1_700_000_000_000,
-        key: None,
-        value: Some(Bytes::from(vec![b'v'; value_len])),
-        headers: Default::default(),
-    };
-    let mut buf = BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    RecordBatchEncoder::encode(&mut buf, [record].iter(), &options).expect("encode batch");
-    buf.freeze()
+    value_batch(Bytes::from(vec![b'v'; value_len]))
 }
 
 /// Sizes of the whole batches in `records`.

@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use common::child::{ChildBroker, free_port};
+use common::child::TempChildBroker;
 use common::{RawClient, TIMEOUT, request_frame};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::Encodable;
@@ -23,32 +22,35 @@ use tokio::net::TcpStream;
 const RSS_BOUND_BYTES: u64 = 128 * 1024 * 1024;
 
 /// The real broker in a child process, with its data directory.
-struct Broker {
-    child: ChildBroker,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
+struct Broker(TempChildBroker);
+
+impl std::ops::Deref for Broker {
+    type Target = TempChildBroker;
+    fn deref(&self) -> &TempChildBroker {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Broker {
+    fn deref_mut(&mut self) -> &mut TempChildBroker {
+        &mut self.0
+    }
 }
 
 impl Broker {
     async fn start(extra: &str) -> Broker {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let child = ChildBroker::start(dir.path(), free_port(), extra).await;
-        Broker {
-            addr: child.addr,
-            child,
-            _dir: dir,
-        }
+        Broker(TempChildBroker::start(extra).await)
     }
 
     fn peak_rss(&self) -> u64 {
-        self.child.peak_rss()
+        self.0.child.peak_rss()
     }
 
     /// The process is running, a fresh connection gets ApiVersions and Metadata answered, and
     /// peak memory stayed under the bound.
     async fn assert_healthy(&mut self) {
-        assert!(self.child.is_running(), "broker process died");
-        let mut c = RawClient::connect(self.addr).await;
+        assert!(self.0.child.is_running(), "broker process died");
+        let mut c = RawClient::connect(self.0.addr).await;
         let v: ApiVersionsResponse = c.call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default()).await;
         assert_eq!(v.error_code, 0);
         let m: MetadataResponse = c.call(ApiKey::Metadata, 12, &MetadataRequest::default()).await;

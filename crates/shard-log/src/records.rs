@@ -439,10 +439,11 @@ pub(crate) fn first_record_at_or_after(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn zigzag(v: i64, out: &mut Vec<u8>) {
+    /// Appends `v` as a zigzag varlong (the record format's encoding), for building test batches.
+    pub(crate) fn zigzag(v: i64, out: &mut Vec<u8>) {
         let mut z = ((v << 1) ^ (v >> 63)) as u64;
         loop {
             let b = (z & 0x7f) as u8;

@@ -7,18 +7,8 @@ use std::io::Write;
 
 use shard_log::{LogConfig, LogError, PartitionLog};
 
-fn zigzag(v: i64, out: &mut Vec<u8>) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    loop {
-        let b = (z & 0x7f) as u8;
-        z >>= 7;
-        if z == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
+mod common;
+use common::varint as zigzag;
 
 /// A zstd batch (base timestamp 1000) of one record whose value is `len` zeros.
 fn zstd_bomb(len: u64) -> Vec<u8> {

@@ -83,3 +83,25 @@ pub fn free_port() -> u16 {
         .expect("free port")
         .port()
 }
+
+/// A [`ChildBroker`] on a free port and its own temporary data directory (removed on drop).
+pub struct TempChildBroker {
+    /// The process.
+    pub child: ChildBroker,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl TempChildBroker {
+    /// Starts the binary with `extra` config.
+    pub async fn start(extra: &str) -> TempChildBroker {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let child = ChildBroker::start(dir.path(), free_port(), extra).await;
+        TempChildBroker {
+            addr: child.addr,
+            child,
+            _dir: dir,
+        }
+    }
+}

@@ -228,3 +228,29 @@ pub fn batch(count: i32, producer_id: i64, base_sequence: i32) -> Bytes {
     .expect("encode batch");
     buf.freeze()
 }
+
+/// One v2 record batch of one record with `value`, no key and no producer id.
+pub fn value_batch(value: Bytes) -> Bytes {
+    let record = Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: -1,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence: -1,
+        timestamp: 1_700_000_000_000,
+        key: None,
+        value: Some(value),
+        headers: Default::default(),
+    };
+    let mut buf = BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
+    RecordBatchEncoder::encode(&mut buf, [record].iter(), &options).expect("encode batch");
+    buf.freeze()
+}

@@ -7,6 +7,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::LogError;
+use crate::records::tests::zigzag;
 
 const LIMITS: Limits = Limits {
     max_message_bytes: 1 << 20,
@@ -295,19 +296,6 @@ fn raw_batch(codec: i16, count: i32, body: &[u8]) -> Vec<u8> {
     b.extend_from_slice(body);
     fix(&mut b);
     b
-}
-
-fn zigzag(v: i64, out: &mut Vec<u8>) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    loop {
-        let b = (z & 0x7f) as u8;
-        z >>= 7;
-        if z == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
 }
 
 /// A compression bomb through `codec`: one well-formed record whose value is `len` zeros,

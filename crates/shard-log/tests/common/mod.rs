@@ -23,7 +23,8 @@ pub const NO_PRODUCER: Producer = Producer {
     seq: -1,
 };
 
-fn varint(v: i64, out: &mut Vec<u8>) {
+/// Appends `v` as a zigzag varlong.
+pub fn varint(v: i64, out: &mut Vec<u8>) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;
     loop {
         let b = (z & 0x7f) as u8;

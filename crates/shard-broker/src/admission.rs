@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+
+use crate::log_throttle::LogThrottle;
 
 /// Why a connection was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -36,7 +37,7 @@ pub struct Admission {
     max_per_ip: u32,
     counts: Mutex<Counts>,
     refused: AtomicU64,
-    last_log: Mutex<Option<Instant>>,
+    log: LogThrottle,
 }
 
 /// One admitted connection; it stops counting when dropped.
@@ -54,7 +55,7 @@ impl Admission {
             max_per_ip,
             counts: Mutex::new(Counts::default()),
             refused: AtomicU64::new(0),
-            last_log: Mutex::new(None),
+            log: LogThrottle::new(),
         })
     }
 
@@ -92,9 +93,7 @@ impl Admission {
 
     fn log_refusal(&self, ip: IpAddr, why: Refused) {
         let refused = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut last = self.last_log.lock();
-        if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
-            *last = Some(Instant::now());
+        if self.log.allow().is_some() {
             tracing::warn!(%ip, reason = %why, refused_so_far = refused, "connection refused");
         }
     }

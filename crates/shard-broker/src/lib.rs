@@ -10,6 +10,7 @@ pub mod fd_limit;
 pub mod frame;
 pub mod handlers;
 pub mod health;
+pub mod log_throttle;
 pub mod producer_ids;
 pub mod server;
 pub mod share;

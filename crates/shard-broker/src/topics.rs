@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
@@ -16,6 +15,7 @@ use uuid::Uuid;
 use crate::config::BrokerConfig;
 use crate::durable_file;
 use crate::fd_limit::FdBudget;
+use crate::log_throttle::LogThrottle;
 use crate::topic_config;
 
 /// Largest topic name Kafka allows.
@@ -155,7 +155,7 @@ pub struct TopicRegistry {
     fds: Option<FdBudget>,
     /// When a refusal was last logged and how many were not logged since (auto-creation can be
     /// asked for by any client, so refusals are logged at most once a second).
-    refusal_log: Mutex<(Option<Instant>, u64)>,
+    refusal_log: LogThrottle,
     /// `log.dir`'s health, shared by every partition log in it (and the share-state log).
     log_dir_health: Arc<LogDirHealth>,
 }
@@ -205,7 +205,7 @@ impl TopicRegistry {
             by_id: RwLock::new(HashMap::new()),
             admin: Mutex::new(()),
             fds,
-            refusal_log: Mutex::new((None, 0)),
+            refusal_log: LogThrottle::new(),
             log_dir_health: Arc::new(LogDirHealth::new(data_dir)),
         };
         for entry in fs::read_dir(&registry.meta_dir)? {
@@ -251,14 +251,9 @@ impl TopicRegistry {
     }
 
     fn log_refusal(&self, topic: &str, partitions: i32, why: &str) {
-        let mut log = self.refusal_log.lock();
-        if log.0.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
-            log.1 += 1;
-            return;
+        if let Some(unlogged) = self.refusal_log.allow() {
+            tracing::warn!(topic, partitions, unlogged, "new partitions refused: {why}");
         }
-        let unlogged = std::mem::take(&mut log.1);
-        *log = (Some(Instant::now()), 0);
-        tracing::warn!(topic, partitions, unlogged, "new partitions refused: {why}");
     }
 
     /// Checks that `topic` may go from `current` to `total` partitions under

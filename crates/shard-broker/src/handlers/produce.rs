@@ -9,7 +9,11 @@ use shard_log::{LogError, PartitionLog, batch};
 
 use super::{Ctx, Reply, log_error_code, s};
 use crate::clock::now_ms;
+use crate::log_throttle::LogThrottle;
 use crate::topics::{Topic, TopicError};
+
+/// Throttles the log line of appends failing on I/O (a full disk fails every produce).
+static APPEND_FAILURES: LogThrottle = LogThrottle::new();
 
 /// An append that must be durable before the response.
 struct PendingFlush {
@@ -181,7 +185,12 @@ fn append(topic: &Topic, partition: i32, acks: i16, transactional: bool, version
     // The log validates the records (Kafka's LogValidator checks) before anything is appended.
     let info = log.append_client_records(records, now).map_err(|e| {
         match e {
-            LogError::Io(_) => tracing::error!(topic = %topic.name, partition, error = %e, "append failed"),
+            // A full disk fails every produce until space returns: one line a second, counted.
+            LogError::Io(_) => {
+                if let Some(unlogged) = APPEND_FAILURES.allow() {
+                    tracing::error!(topic = %topic.name, partition, error = %e, unlogged, "append failed");
+                }
+            }
             // Logged once, when the log or its directory failed.
             LogError::Poisoned | LogError::LogDirOffline(_) => {
                 tracing::debug!(topic = %topic.name, partition, error = %e, "append refused")

@@ -69,6 +69,18 @@ fn invalid(msg: impl Into<String>) -> StreamError {
     StreamError::Invalid(msg.into())
 }
 
+/// Kafka's message for a record or batch that ends before its declared size.
+const EOF: &str = "Incorrect declared batch size, premature EOF reached";
+
+/// A record's fields must end within its declared `size`.
+fn within(used: usize, size: usize) -> Result<(), StreamError> {
+    if used > size {
+        Err(invalid("Found invalid record structure"))
+    } else {
+        Ok(())
+    }
+}
+
 /// A reader that fails once more than `left` bytes came out of it.
 struct Budget<R> {
     inner: R,
@@ -263,7 +275,6 @@ impl<R: BufRead> RecordParser<R> {
     /// Reads one record (Kafka's `DefaultRecord.readFrom`), checking that its fields fill
     /// exactly its declared length.
     pub(crate) fn next_record(&mut self) -> Result<RecordInfo, StreamError> {
-        const EOF: &str = "Incorrect declared batch size, premature EOF reached";
         let mut n = 0;
         let size = self.varlong(5, &mut n)?.ok_or_else(|| invalid(EOF))?;
         let size = i32::try_from(size).map_err(|_| invalid("Found invalid record structure"))?;
@@ -272,29 +283,18 @@ impl<R: BufRead> RecordParser<R> {
         }
         let size = size as usize;
         let mut used = 0usize;
-        let underflow = || invalid("Found invalid record structure");
         // Every field read below must end within the record.
-        let check = |used: usize| if used > size { Err(underflow()) } else { Ok(()) };
+        let check = |used: usize| within(used, size);
         self.byte()?.ok_or_else(|| invalid(EOF))?; // attributes
         used += 1;
         check(used)?;
         let timestamp_delta = self.varlong(10, &mut used)?.ok_or_else(|| invalid(EOF))?;
         check(used)?;
-        let offset_delta = self.varint(&mut used, EOF)?;
+        let offset_delta = self.varint(&mut used)?;
         check(used)?;
-        for _ in 0..2 {
-            // key, then value: length -1 is null
-            let len = self.varint(&mut used, EOF)?;
-            check(used)?;
-            if len >= 0 {
-                used += len as usize;
-                check(used)?;
-                if !self.skip(len as usize)? {
-                    return Err(invalid(EOF));
-                }
-            }
-        }
-        let headers = self.varint(&mut used, EOF)?;
+        self.field(&mut used, size)?; // key
+        self.field(&mut used, size)?; // value
+        let headers = self.varint(&mut used)?;
         check(used)?;
         if headers < 0 {
             return Err(invalid(format!("Found invalid number of record headers {headers}")));
@@ -305,25 +305,11 @@ impl<R: BufRead> RecordParser<R> {
             )));
         }
         for _ in 0..headers {
-            let key_len = self.varint(&mut used, EOF)?;
-            check(used)?;
+            let key_len = self.field(&mut used, size)?;
             if key_len < 0 {
                 return Err(invalid(format!("Invalid negative header key size {key_len}")));
             }
-            used += key_len as usize;
-            check(used)?;
-            if !self.skip(key_len as usize)? {
-                return Err(invalid(EOF));
-            }
-            let value_len = self.varint(&mut used, EOF)?;
-            check(used)?;
-            if value_len >= 0 {
-                used += value_len as usize;
-                check(used)?;
-                if !self.skip(value_len as usize)? {
-                    return Err(invalid(EOF));
-                }
-            }
+            self.field(&mut used, size)?; // header value
         }
         if used != size {
             return Err(invalid(format!(
@@ -336,8 +322,24 @@ impl<R: BufRead> RecordParser<R> {
         })
     }
 
-    fn varint(&mut self, used: &mut usize, eof: &str) -> Result<i32, StreamError> {
-        let v = self.varlong(5, used)?.ok_or_else(|| invalid(eof))?;
+    /// Skips one length-prefixed field (length -1: null) that must end within a record of
+    /// `size` bytes; returns its length.
+    fn field(&mut self, used: &mut usize, size: usize) -> Result<i32, StreamError> {
+        let len = self.varint(used)?;
+        within(*used, size)?;
+        if len >= 0 {
+            *used += len as usize;
+            within(*used, size)?;
+            if !self.skip(len as usize)? {
+                return Err(invalid(EOF));
+            }
+        }
+        Ok(len)
+    }
+
+    /// A zigzag varint that must fit an i32; the stream ending first is a premature EOF.
+    fn varint(&mut self, used: &mut usize) -> Result<i32, StreamError> {
+        let v = self.varlong(5, used)?.ok_or_else(|| invalid(EOF))?;
         i32::try_from(v).map_err(|_| invalid("Found invalid record structure"))
     }
 

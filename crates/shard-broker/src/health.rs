@@ -301,19 +301,23 @@ impl Exchange<'_> {
 
 /// The framed ApiVersions request.
 fn request_frame() -> Result<Bytes, HealthError> {
-    let key = ApiKey::ApiVersions;
-    let header = RequestHeader::default()
-        .with_request_api_key(key as i16)
-        .with_request_api_version(VERSION)
-        .with_correlation_id(CORRELATION_ID)
-        .with_client_id(Some(StrBytes::from_static_str("shard-health")));
     let body = ApiVersionsRequest::default()
         .with_client_software_name(StrBytes::from_static_str("shard-health"))
         .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
+    frame(ApiKey::ApiVersions, VERSION, CORRELATION_ID, &body)
+}
+
+/// `body` as a size-prefixed request of `key` at `version`, with this tool's client id.
+fn frame<T: Encodable>(key: ApiKey, version: i16, correlation_id: i32, body: &T) -> Result<Bytes, HealthError> {
+    let header = RequestHeader::default()
+        .with_request_api_key(key as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation_id)
+        .with_client_id(Some(StrBytes::from_static_str("shard-health")));
     let mut buf = BytesMut::new();
     buf.put_i32(0);
-    header.encode(&mut buf, key.request_header_version(VERSION)).map_err(encode_error)?;
-    body.encode(&mut buf, VERSION).map_err(encode_error)?;
+    header.encode(&mut buf, key.request_header_version(version)).map_err(encode_error)?;
+    body.encode(&mut buf, version).map_err(encode_error)?;
     let len = i32::try_from(buf.len() - 4).unwrap_or(i32::MAX);
     buf[0..4].copy_from_slice(&len.to_be_bytes());
     Ok(buf.freeze())
@@ -327,20 +331,8 @@ const LOG_DIRS_CORRELATION_ID: i32 = CORRELATION_ID + 1;
 /// The framed DescribeLogDirs request: no topics (an empty list, not null), so the answer is one
 /// entry per directory with its error code and nothing per partition.
 fn log_dirs_frame(version: i16) -> Result<Bytes, HealthError> {
-    let key = ApiKey::DescribeLogDirs;
-    let header = RequestHeader::default()
-        .with_request_api_key(key as i16)
-        .with_request_api_version(version)
-        .with_correlation_id(LOG_DIRS_CORRELATION_ID)
-        .with_client_id(Some(StrBytes::from_static_str("shard-health")));
     let body = DescribeLogDirsRequest::default().with_topics(Some(Vec::new()));
-    let mut buf = BytesMut::new();
-    buf.put_i32(0);
-    header.encode(&mut buf, key.request_header_version(version)).map_err(encode_error)?;
-    body.encode(&mut buf, version).map_err(encode_error)?;
-    let len = i32::try_from(buf.len() - 4).unwrap_or(i32::MAX);
-    buf[0..4].copy_from_slice(&len.to_be_bytes());
-    Ok(buf.freeze())
+    frame(ApiKey::DescribeLogDirs, version, LOG_DIRS_CORRELATION_ID, &body)
 }
 
 /// Fails with [`HealthError::LogDirOffline`] for the first directory answered with an error.

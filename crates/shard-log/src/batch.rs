@@ -96,29 +96,15 @@ fn be_i16(buf: &[u8], at: usize) -> i16 {
 }
 
 #[inline]
-fn be_i32(buf: &[u8], at: usize) -> i32 {
+pub(crate) fn be_i32(buf: &[u8], at: usize) -> i32 {
     i32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]])
 }
 
 #[inline]
-fn be_i64(buf: &[u8], at: usize) -> i64 {
+pub(crate) fn be_i64(buf: &[u8], at: usize) -> i64 {
     let mut b = [0u8; 8];
     b.copy_from_slice(&buf[at..at + 8]);
     i64::from_be_bytes(b)
-}
-
-/// Reads the base offset and total length (log overhead included) from the first
-/// [`LOG_OVERHEAD`] bytes of a batch, or `None` if `buf` is shorter or the length is below the
-/// minimum header size. Used by scans that only need to hop from batch to batch.
-pub fn peek_offset_and_len(buf: &[u8]) -> Option<(i64, usize)> {
-    if buf.len() < LOG_OVERHEAD {
-        return None;
-    }
-    let len = be_i32(buf, 8);
-    if len < (HEADER_LEN - LOG_OVERHEAD) as i32 {
-        return None;
-    }
-    Some((be_i64(buf, 0), len as usize + LOG_OVERHEAD))
 }
 
 /// Parses the fixed header fields from `buf`, which must hold at least [`HEADER_LEN`] bytes.
@@ -382,7 +368,7 @@ mod tests {
         set_base_offset(&mut b, 1234);
         assert_eq!(parse_header(&b).unwrap().base_offset, 1234);
         validate_batches(&b, 1 << 20).unwrap();
-        assert_eq!(peek_offset_and_len(&b), Some((1234, b.len())));
+        assert_eq!(parse_header(&b).unwrap().total_len, b.len());
     }
 
     #[test]

@@ -53,7 +53,7 @@ fn next_batch_size(buf: &[u8]) -> Result<Option<usize>, LogError> {
     if buf.len() < LOG_OVERHEAD {
         return Ok(None);
     }
-    let length = i32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
+    let length = batch::be_i32(buf, 8);
     if length < MIN_LENGTH_FIELD {
         return Err(LogError::Corrupt(format!(
             "Record size {length} is less than the minimum record overhead ({MIN_LENGTH_FIELD})"
@@ -89,7 +89,7 @@ pub(crate) fn validate_produce(records: &[u8], limits: Limits) -> Result<(BatchH
         ));
     }
     let batch = &records[..total];
-    let base_offset = i64::from_be_bytes(batch[..8].try_into().unwrap_or_default());
+    let base_offset = batch::be_i64(batch, 0);
     if base_offset != 0 {
         return Err(LogError::InvalidRecord(format!(
             "The baseOffset of the record batch should be 0, but it is {base_offset}"

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::{Ctx, Reply};
 use crate::share::acks;
-use crate::share::group::MAX_MEMBER_ID_LEN;
 use crate::share::sessions::SessionError;
+use shard_group::share::group::MAX_MEMBER_ID_LEN;
 
 /// A top-level refusal: error code and message.
 pub type TopError = (i16, String);

@@ -5,8 +5,8 @@ use kafka_protocol::messages::share_group_describe_response::{Assignment, Descri
 use kafka_protocol::messages::{ShareGroupDescribeRequest, ShareGroupDescribeResponse, TopicName};
 
 use super::{Ctx, s};
-use crate::share::assignor::MemberAssignment;
 use crate::topics::TopicRegistry;
+use shard_group::share::assignor::MemberAssignment;
 
 /// Serves ShareGroupDescribe.
 pub fn handle(ctx: &Ctx, req: ShareGroupDescribeRequest) -> ShareGroupDescribeResponse {

@@ -6,7 +6,7 @@ use kafka_protocol::messages::share_group_heartbeat_response::{Assignment, Topic
 use kafka_protocol::messages::{ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse};
 
 use super::{Ctx, s};
-use crate::share::group::Heartbeat;
+use shard_group::share::group::Heartbeat;
 
 /// Serves ShareGroupHeartbeat.
 pub fn handle(ctx: &Ctx, req: ShareGroupHeartbeatRequest) -> ShareGroupHeartbeatResponse {

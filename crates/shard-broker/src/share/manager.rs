@@ -13,13 +13,13 @@ use shard_coordinator::{SharePartitionKey, ShareStateStore, StoreError};
 use shard_share::{MemberId, ResetError, SharePartition, ShareSnapshot, ShareStats};
 use uuid::Uuid;
 
-use super::assignor::TopicShape;
-use super::group::{GroupState, Heartbeat, HeartbeatError, HeartbeatReply, ShareGroup};
 use super::group_configs::{GroupConfigs, ShareGroupSettings};
 use super::sessions::{SessionCache, SessionError, SessionKey, SessionPartition};
 use super::slot::{PartitionSlot, Persist, reset_start_offset, share_config};
 use crate::config::BrokerConfig;
 use crate::topics::TopicRegistry;
+use shard_group::share::assignor::TopicShape;
+use shard_group::share::group::{GroupState, Heartbeat, HeartbeatError, HeartbeatReply, ShareGroup};
 
 /// (group id, topic id, partition).
 pub type SlotKey = (String, Uuid, i32);

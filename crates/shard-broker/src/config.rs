@@ -175,6 +175,38 @@ pub struct BrokerConfig {
     pub share_coordinator_snapshot_update_records_per_snapshot: i32,
     #[serde(rename = "share.coordinator.state.topic.prune.interval.ms")]
     pub share_coordinator_state_topic_prune_interval_ms: i32,
+    #[serde(rename = "group.min.session.timeout.ms")]
+    pub group_min_session_timeout_ms: i32,
+    #[serde(rename = "group.max.session.timeout.ms")]
+    pub group_max_session_timeout_ms: i32,
+    #[serde(rename = "group.initial.rebalance.delay.ms")]
+    pub group_initial_rebalance_delay_ms: i32,
+    #[serde(rename = "group.max.size")]
+    pub group_max_size: i32,
+    #[serde(rename = "group.consumer.session.timeout.ms")]
+    pub group_consumer_session_timeout_ms: i32,
+    #[serde(rename = "group.consumer.min.session.timeout.ms")]
+    pub group_consumer_min_session_timeout_ms: i32,
+    #[serde(rename = "group.consumer.max.session.timeout.ms")]
+    pub group_consumer_max_session_timeout_ms: i32,
+    #[serde(rename = "group.consumer.heartbeat.interval.ms")]
+    pub group_consumer_heartbeat_interval_ms: i32,
+    #[serde(rename = "group.consumer.min.heartbeat.interval.ms")]
+    pub group_consumer_min_heartbeat_interval_ms: i32,
+    #[serde(rename = "group.consumer.max.heartbeat.interval.ms")]
+    pub group_consumer_max_heartbeat_interval_ms: i32,
+    #[serde(rename = "group.consumer.max.size")]
+    pub group_consumer_max_size: i32,
+    #[serde(rename = "offsets.retention.minutes")]
+    pub offsets_retention_minutes: i32,
+    #[serde(rename = "offsets.retention.check.interval.ms")]
+    pub offsets_retention_check_interval_ms: i32,
+    #[serde(rename = "offset.metadata.max.bytes")]
+    pub offset_metadata_max_bytes: i32,
+    #[serde(rename = "group.consumer.assignors")]
+    pub group_consumer_assignors: String,
+    #[serde(rename = "group.consumer.migration.policy")]
+    pub group_consumer_migration_policy: String,
     #[serde(rename = "share.coordinator.cold.partition.snapshot.interval.ms")]
     pub share_coordinator_cold_partition_snapshot_interval_ms: i32,
     /// Keys present in the file or set by environment variables (to tell static settings from
@@ -236,6 +268,22 @@ impl Default for BrokerConfig {
             share_coordinator_snapshot_update_records_per_snapshot: 500,
             share_coordinator_state_topic_prune_interval_ms: 300_000,
             share_coordinator_cold_partition_snapshot_interval_ms: 300_000,
+            group_min_session_timeout_ms: 6000,
+            group_max_session_timeout_ms: 1_800_000,
+            group_initial_rebalance_delay_ms: 3000,
+            group_max_size: i32::MAX,
+            group_consumer_session_timeout_ms: 45000,
+            group_consumer_min_session_timeout_ms: 45000,
+            group_consumer_max_session_timeout_ms: 60000,
+            group_consumer_heartbeat_interval_ms: 5000,
+            group_consumer_min_heartbeat_interval_ms: 5000,
+            group_consumer_max_heartbeat_interval_ms: 15000,
+            group_consumer_max_size: i32::MAX,
+            offsets_retention_minutes: 10080,
+            offsets_retention_check_interval_ms: 600_000,
+            offset_metadata_max_bytes: 4096,
+            group_consumer_assignors: "uniform,range".into(),
+            group_consumer_migration_policy: "bidirectional".into(),
             explicit_keys: Vec::new(),
         }
     }
@@ -548,7 +596,92 @@ impl BrokerConfig {
             "group.share.heartbeat.interval.ms",
             "must be less than group.share.session.timeout.ms",
         )?;
+        for (value, key) in [
+            (self.group_min_session_timeout_ms, "group.min.session.timeout.ms"),
+            (self.group_max_session_timeout_ms, "group.max.session.timeout.ms"),
+            (self.group_max_size, "group.max.size"),
+            (self.group_consumer_session_timeout_ms, "group.consumer.session.timeout.ms"),
+            (self.group_consumer_min_session_timeout_ms, "group.consumer.min.session.timeout.ms"),
+            (self.group_consumer_max_session_timeout_ms, "group.consumer.max.session.timeout.ms"),
+            (self.group_consumer_heartbeat_interval_ms, "group.consumer.heartbeat.interval.ms"),
+            (
+                self.group_consumer_min_heartbeat_interval_ms,
+                "group.consumer.min.heartbeat.interval.ms",
+            ),
+            (
+                self.group_consumer_max_heartbeat_interval_ms,
+                "group.consumer.max.heartbeat.interval.ms",
+            ),
+            (self.group_consumer_max_size, "group.consumer.max.size"),
+            (self.offsets_retention_minutes, "offsets.retention.minutes"),
+            (self.offsets_retention_check_interval_ms, "offsets.retention.check.interval.ms"),
+        ] {
+            in_range(value, key, 1, i32::MAX)?;
+        }
+        in_range(
+            self.group_initial_rebalance_delay_ms,
+            "group.initial.rebalance.delay.ms",
+            0,
+            i32::MAX,
+        )?;
+        in_range(self.offset_metadata_max_bytes, "offset.metadata.max.bytes", 0, i32::MAX)?;
+        check(
+            self.group_min_session_timeout_ms <= self.group_max_session_timeout_ms,
+            "group.min.session.timeout.ms",
+            "must not exceed group.max.session.timeout.ms",
+        )?;
+        ordered(
+            self.group_consumer_min_session_timeout_ms,
+            self.group_consumer_session_timeout_ms,
+            self.group_consumer_max_session_timeout_ms,
+            "group.consumer.min.session.timeout.ms",
+            "group.consumer.session.timeout.ms",
+            "group.consumer.max.session.timeout.ms",
+        )?;
+        ordered(
+            self.group_consumer_min_heartbeat_interval_ms,
+            self.group_consumer_heartbeat_interval_ms,
+            self.group_consumer_max_heartbeat_interval_ms,
+            "group.consumer.min.heartbeat.interval.ms",
+            "group.consumer.heartbeat.interval.ms",
+            "group.consumer.max.heartbeat.interval.ms",
+        )?;
+        check(
+            self.group_consumer_heartbeat_interval_ms < self.group_consumer_session_timeout_ms,
+            "group.consumer.heartbeat.interval.ms",
+            "must be less than group.consumer.session.timeout.ms",
+        )?;
+        self.consumer_assignors().map_err(|reason| ConfigError::Value {
+            key: "group.consumer.assignors",
+            reason,
+        })?;
+        check(
+            ["disabled", "downgrade", "upgrade", "bidirectional"]
+                .contains(&self.group_consumer_migration_policy.to_ascii_lowercase().as_str()),
+            "group.consumer.migration.policy",
+            "must be one of disabled, downgrade, upgrade, bidirectional",
+        )?;
         Ok(())
+    }
+
+    /// The server-side assignors of `group.consumer.assignors`, by name, the default first.
+    /// Kafka also accepts its assignor class names; they map to the same two.
+    pub fn consumer_assignors(&self) -> Result<Vec<&'static str>, String> {
+        let mut out = Vec::new();
+        for name in self.group_consumer_assignors.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let known = match name {
+                "uniform" | "org.apache.kafka.coordinator.group.assignor.UniformAssignor" => "uniform",
+                "range" | "org.apache.kafka.coordinator.group.assignor.RangeAssignor" => "range",
+                other => return Err(format!("unknown assignor `{other}` (Shard has uniform and range)")),
+            };
+            if !out.contains(&known) {
+                out.push(known);
+            }
+        }
+        if out.is_empty() {
+            return Err("must name at least one assignor".into());
+        }
+        Ok(out)
     }
 
     /// The address to bind.
@@ -632,6 +765,46 @@ impl BrokerConfig {
             ("num.partitions", self.num_partitions.to_string()),
             ("max.partitions.per.topic", self.max_partitions_per_topic.to_string()),
             ("max.broker.partitions", self.max_broker_partitions.to_string()),
+            ("group.min.session.timeout.ms", self.group_min_session_timeout_ms.to_string()),
+            ("group.max.session.timeout.ms", self.group_max_session_timeout_ms.to_string()),
+            (
+                "group.initial.rebalance.delay.ms",
+                self.group_initial_rebalance_delay_ms.to_string(),
+            ),
+            ("group.max.size", self.group_max_size.to_string()),
+            (
+                "group.consumer.session.timeout.ms",
+                self.group_consumer_session_timeout_ms.to_string(),
+            ),
+            (
+                "group.consumer.min.session.timeout.ms",
+                self.group_consumer_min_session_timeout_ms.to_string(),
+            ),
+            (
+                "group.consumer.max.session.timeout.ms",
+                self.group_consumer_max_session_timeout_ms.to_string(),
+            ),
+            (
+                "group.consumer.heartbeat.interval.ms",
+                self.group_consumer_heartbeat_interval_ms.to_string(),
+            ),
+            (
+                "group.consumer.min.heartbeat.interval.ms",
+                self.group_consumer_min_heartbeat_interval_ms.to_string(),
+            ),
+            (
+                "group.consumer.max.heartbeat.interval.ms",
+                self.group_consumer_max_heartbeat_interval_ms.to_string(),
+            ),
+            ("group.consumer.max.size", self.group_consumer_max_size.to_string()),
+            ("offsets.retention.minutes", self.offsets_retention_minutes.to_string()),
+            (
+                "offsets.retention.check.interval.ms",
+                self.offsets_retention_check_interval_ms.to_string(),
+            ),
+            ("offset.metadata.max.bytes", self.offset_metadata_max_bytes.to_string()),
+            ("group.consumer.assignors", self.group_consumer_assignors.clone()),
+            ("group.consumer.migration.policy", self.group_consumer_migration_policy.clone()),
             (
                 "group.share.delivery.count.limit",
                 self.group_share_delivery_count_limit.to_string(),
@@ -838,6 +1011,29 @@ mod tests {
             let e = BrokerConfig::parse(bad).expect_err(bad);
             let key = bad.split(' ').next().unwrap_or_default();
             assert!(e.to_string().contains(key), "{e}");
+        }
+    }
+
+    #[test]
+    fn consumer_group_settings_are_checked() {
+        let c = BrokerConfig::parse("group.consumer.assignors = \"range, org.apache.kafka.coordinator.group.assignor.UniformAssignor\"")
+            .expect("names and class names");
+        assert_eq!(c.consumer_assignors(), Ok(vec!["range", "uniform"]));
+        assert_eq!(BrokerConfig::default().consumer_assignors(), Ok(vec!["uniform", "range"]));
+        for bad in [
+            "group.consumer.assignors = \"sticky\"",
+            "group.consumer.assignors = \"\"",
+            "group.consumer.migration.policy = \"sideways\"",
+            "group.consumer.session.timeout.ms = 30000",
+            "group.consumer.heartbeat.interval.ms = 20000",
+            "group.min.session.timeout.ms = 1900000",
+            "group.initial.rebalance.delay.ms = -1",
+            "group.max.size = 0",
+            "offsets.retention.minutes = 0",
+        ] {
+            let e = BrokerConfig::parse(bad).expect_err(bad);
+            let key = bad.split(' ').next().unwrap_or_default();
+            assert!(e.to_string().contains(key), "{bad}: {e}");
         }
     }
 }

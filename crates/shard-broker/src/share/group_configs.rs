@@ -109,20 +109,24 @@ pub const GROUP_CONFIGS: &[GroupConfigDef] = &[
         kind: ConfigType::Int,
         broker_synonym: Some("group.consumer.heartbeat.interval.ms"),
         doc: not_used!("The heartbeat interval given to the members of a consumer group."),
-        default: |_| "5000".into(),
+        default: |c| c.group_consumer_heartbeat_interval_ms.to_string(),
         rule: Rule::IntAtLeast(1),
-        min: limit("group.consumer.min.heartbeat.interval.ms", |_| 5000),
-        max: limit("group.consumer.max.heartbeat.interval.ms", |_| 15000),
+        min: limit("group.consumer.min.heartbeat.interval.ms", |c| {
+            c.group_consumer_min_heartbeat_interval_ms
+        }),
+        max: limit("group.consumer.max.heartbeat.interval.ms", |c| {
+            c.group_consumer_max_heartbeat_interval_ms
+        }),
     },
     GroupConfigDef {
         name: "consumer.session.timeout.ms",
         kind: ConfigType::Int,
         broker_synonym: Some("group.consumer.session.timeout.ms"),
         doc: not_used!("The timeout to detect client failures when using the consumer group protocol."),
-        default: |_| "45000".into(),
+        default: |c| c.group_consumer_session_timeout_ms.to_string(),
         rule: Rule::IntAtLeast(1),
-        min: limit("group.consumer.min.session.timeout.ms", |_| 45000),
-        max: limit("group.consumer.max.session.timeout.ms", |_| 60000),
+        min: limit("group.consumer.min.session.timeout.ms", |c| c.group_consumer_min_session_timeout_ms),
+        max: limit("group.consumer.max.session.timeout.ms", |c| c.group_consumer_max_session_timeout_ms),
     },
     GroupConfigDef {
         name: "share.assignment.interval.ms",

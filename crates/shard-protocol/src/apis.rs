@@ -57,6 +57,8 @@ pub const SERVED_APIS: &[ServedApi] = &[
     ),
     api(ApiKey::AlterShareGroupOffsets, 0, 0),
     api(ApiKey::DeleteShareGroupOffsets, 0, 0),
+    api(ApiKey::DeleteRecords, 0, 2),
+    api(ApiKey::OffsetForLeaderEpoch, 2, 4),
 ];
 
 /// APIs whose codec is hand-written in this crate (the `kafka-protocol` crate stops short of

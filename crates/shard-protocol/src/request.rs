@@ -9,10 +9,10 @@
 use bytes::Bytes;
 use kafka_protocol::messages::{
     AlterShareGroupOffsetsRequest, ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest,
-    DeleteShareGroupOffsetsRequest, DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeGroupsRequest,
-    DescribeLogDirsRequest, DescribeShareGroupOffsetsRequest, DescribeTopicPartitionsRequest, FetchRequest, FindCoordinatorRequest,
-    IncrementalAlterConfigsRequest, InitProducerIdRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest,
-    RequestHeader, ShareGroupDescribeRequest, ShareGroupHeartbeatRequest,
+    DeleteRecordsRequest, DeleteShareGroupOffsetsRequest, DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest,
+    DescribeGroupsRequest, DescribeLogDirsRequest, DescribeShareGroupOffsetsRequest, DescribeTopicPartitionsRequest, FetchRequest,
+    FindCoordinatorRequest, IncrementalAlterConfigsRequest, InitProducerIdRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest,
+    OffsetForLeaderEpochRequest, ProduceRequest, RequestHeader, ShareGroupDescribeRequest, ShareGroupHeartbeatRequest,
 };
 use kafka_protocol::protocol::Decodable;
 
@@ -49,6 +49,8 @@ pub enum RequestBody {
     DescribeShareGroupOffsets(DescribeShareGroupOffsetsRequest),
     AlterShareGroupOffsets(AlterShareGroupOffsetsRequest),
     DeleteShareGroupOffsets(DeleteShareGroupOffsetsRequest),
+    DeleteRecords(DeleteRecordsRequest),
+    OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
 }
 
 /// A decoded request of a served API at a served version.
@@ -191,6 +193,8 @@ fn decode_body(api_key: ApiKey, version: i16, b: &mut Bytes) -> Result<RequestBo
         }
         ApiKey::AlterShareGroupOffsets => R::AlterShareGroupOffsets(decode(b, v)?),
         ApiKey::DeleteShareGroupOffsets => R::DeleteShareGroupOffsets(decode(b, v)?),
+        ApiKey::DeleteRecords => R::DeleteRecords(decode(b, v)?),
+        ApiKey::OffsetForLeaderEpoch => R::OffsetForLeaderEpoch(decode(b, v)?),
         other => return Err(format!("{other:?} is not served")),
     })
 }

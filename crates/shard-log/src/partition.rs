@@ -671,7 +671,8 @@ impl PartitionLog {
     /// survives `kill -9`; in fsync mode the checkpoint is fsynced and survives power loss too
     /// (Kafka writes its checkpoint only every `log.flush.start.offset.checkpoint.interval.ms`).
     /// Returns the log start offset after the call: `offset` or, when `offset` is not above
-    /// the current start, the current start unchanged (Kafka's no-op). Fails with
+    /// the current start, the current start unchanged (Kafka's no-op). Either way no segment
+    /// wholly below the start remains when it returns (unless deleting one failed). Fails with
     /// [`LogError::OffsetOutOfRange`] when `offset` is negative or above the high watermark.
     pub fn delete_records(&self, offset: i64) -> Result<i64, LogError> {
         self.check_writable()?;
@@ -684,6 +685,11 @@ impl PartitionLog {
             return Err(LogError::OffsetOutOfRange { offset, start, end: hw });
         }
         if offset <= start {
+            // Kafka's no-op; segments that a roll since left wholly below the start still go,
+            // so that none remains once this returns.
+            if let Err(e) = self.drop_segments_below_start(start, durable) {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "cannot delete segments below the log start yet");
+            }
             return Ok(start);
         }
         log_start::write(&self.dir, offset, durable)?;

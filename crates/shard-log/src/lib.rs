@@ -19,6 +19,8 @@
 //!   max timestamp grew, plus a final one when the segment is sealed;
 //! - `{offset:020}.snapshot`: idempotent-producer state for all batches below `offset`
 //!   (written at each roll and on close);
+//! - `log-start-offset-checkpoint`: the log start offset set by DeleteRecords, written before
+//!   it is answered (see `log_start`); the start is the higher of it and the first segment;
 //! - `clean_shutdown`: written by `close()`, removed by `open()`. Without it the active
 //!   segment is scanned (header + CRC) and truncated at the first torn or corrupt batch.
 //!
@@ -34,6 +36,7 @@ mod error;
 mod index;
 mod index_file;
 mod log_dir;
+mod log_start;
 mod partition;
 mod producer_state;
 mod records;

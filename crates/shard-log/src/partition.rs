@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::batch::{self, BatchHeader};
 use crate::durability::Durability;
+use crate::log_start;
 use crate::producer_state::{self, ProducerState, SeqCheck};
 use crate::records;
 use crate::recovery::{self, CLEAN_MARKER, sync_dir};
@@ -149,6 +150,7 @@ impl PartitionLog {
             }
         }
         let log_end = active.end_offset();
+        let log_start = Self::recovered_log_start(dir, first, log_end)?;
         let (hw_tx, _) = watch::channel(log_end);
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -160,12 +162,25 @@ impl PartitionLog {
                 unsynced: Vec::new(),
                 dir_dirty: false,
             }),
-            log_start: AtomicI64::new(first),
+            log_start: AtomicI64::new(log_start),
             log_end: AtomicI64::new(log_end),
             hw_tx,
             durability: Durability::new(log_end),
             closed: AtomicBool::new(false),
         })
+    }
+
+    /// The log start offset after a restart: the first segment's base offset, or the
+    /// checkpointed start of a DeleteRecords if higher. A checkpoint past the recovered log end
+    /// (data lost in a machine crash in page-cache mode) is capped at the log end.
+    fn recovered_log_start(dir: &Path, first_base: i64, log_end: i64) -> Result<i64, LogError> {
+        let checkpoint = log_start::read(dir).map_err(|e| LogError::Corrupt(e.to_string()))?;
+        let start = checkpoint.map_or(first_base, |c| c.max(first_base));
+        if start > log_end {
+            tracing::warn!(dir = %dir.display(), checkpoint = start, log_end, "log start offset checkpoint is past the log end; starting at the log end");
+            return Ok(log_end);
+        }
+        Ok(start)
     }
 
     fn check_open(&self) -> Result<(), LogError> {
@@ -491,10 +506,14 @@ impl PartitionLog {
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<TimestampOffset>, LogError> {
         self.check_open()?;
         let hw = self.high_watermark();
+        let start = self.log_start.load(Ordering::Acquire);
         let segments: Vec<Arc<Segment>> = self.segments.read().clone();
         for seg in segments {
             if seg.base_offset() >= hw {
                 break;
+            }
+            if seg.end_offset() <= start {
+                continue;
             }
             let limit = seg.size();
             let start_offset = {
@@ -517,7 +536,7 @@ impl PartitionLog {
                 }
                 if h.max_timestamp >= timestamp {
                     let bytes = seg.read_batch(pos, &h)?;
-                    if let Some((offset, ts)) = records::first_record_at_or_after(&bytes, &h, timestamp, self.max_uncompressed())? {
+                    if let Some((offset, ts)) = records::first_record_at_or_after(&bytes, &h, timestamp, start, self.max_uncompressed())? {
                         return Ok(Some(TimestampOffset { offset, timestamp: ts }));
                     }
                 }
@@ -580,7 +599,7 @@ impl PartitionLog {
         let found = match seg.batch_starting_at(batch_offset, seg.size())? {
             Some((pos, h)) => {
                 let bytes = seg.read_batch(pos, &h)?;
-                records::first_record_at_or_after(&bytes, &h, ts, self.max_uncompressed())?
+                records::first_record_at_or_after(&bytes, &h, ts, i64::MIN, self.max_uncompressed())?
             }
             None => None,
         };
@@ -612,11 +631,15 @@ impl PartitionLog {
         let segments: Vec<Arc<Segment>> = self.segments.read().clone();
         let mut remaining: u64 = segments.iter().map(|s| s.size()).sum();
         let cutoff = now_ms.saturating_sub(config.retention_ms);
+        let log_start = self.log_start.load(Ordering::Acquire);
         let mut count = 0;
-        for seg in &segments[..segments.len().saturating_sub(1)] {
+        for (i, seg) in segments[..segments.len().saturating_sub(1)].iter().enumerate() {
+            // Wholly below the log start (a DeleteRecords whose segment deletion failed or that
+            // ended inside the then active segment): Kafka's log-start-offset breach.
+            let by_start = segments[i + 1].base_offset() <= log_start;
             let by_time = config.retention_ms >= 0 && seg.state.read().max_timestamp < cutoff;
             let by_size = config.retention_bytes >= 0 && remaining - seg.size() >= config.retention_bytes as u64;
-            if !(by_time || by_size) {
+            if !(by_start || by_time || by_size) {
                 break;
             }
             remaining -= seg.size();
@@ -628,7 +651,8 @@ impl PartitionLog {
         let removed: Vec<Arc<Segment>> = {
             let mut segs = self.segments.write();
             let removed = segs.drain(..count).collect();
-            self.log_start.store(segs[0].base_offset(), Ordering::Release);
+            // Never lower: a DeleteRecords start may lie inside the first segment kept.
+            self.log_start.fetch_max(segs[0].base_offset(), Ordering::AcqRel);
             removed
         };
         for seg in &removed {
@@ -638,7 +662,68 @@ impl PartitionLog {
         Ok(count)
     }
 
-    /// Kafka's DeleteRecords at segment granularity: deletes the whole segments whose records all
+    /// Kafka's DeleteRecords (`UnifiedLog.maybeIncrementLogStartOffset`): raises the log start
+    /// offset to `offset` and deletes the segments wholly below it (never the active one).
+    /// Records below the new start become unreadable at once (reads, ListOffsets EARLIEST and
+    /// timestamp lookups start there) even when their segment is kept.
+    ///
+    /// The new start is checkpointed before this returns, so an answered DeleteRecords
+    /// survives `kill -9`; in fsync mode the checkpoint is fsynced and survives power loss too
+    /// (Kafka writes its checkpoint only every `log.flush.start.offset.checkpoint.interval.ms`).
+    /// Returns the log start offset after the call: `offset` or, when `offset` is not above
+    /// the current start, the current start unchanged (Kafka's no-op). Either way no segment
+    /// wholly below the start remains when it returns (unless deleting one failed). Fails with
+    /// [`LogError::OffsetOutOfRange`] when `offset` is negative or above the high watermark.
+    pub fn delete_records(&self, offset: i64) -> Result<i64, LogError> {
+        self.check_writable()?;
+        let durable = self.config.read().flush == FlushMode::Fsync;
+        let _w = self.writer.lock();
+        self.check_writable()?;
+        let start = self.log_start.load(Ordering::Acquire);
+        let hw = self.high_watermark();
+        if offset < 0 || offset > hw {
+            return Err(LogError::OffsetOutOfRange { offset, start, end: hw });
+        }
+        if offset <= start {
+            // Kafka's no-op; segments that a roll since left wholly below the start still go,
+            // so that none remains once this returns.
+            if let Err(e) = self.drop_segments_below_start(start, durable) {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "cannot delete segments below the log start yet");
+            }
+            return Ok(start);
+        }
+        log_start::write(&self.dir, offset, durable)?;
+        self.log_start.store(offset, Ordering::Release);
+        tracing::info!(dir = %self.dir.display(), log_start = offset, "log start offset moved by DeleteRecords");
+        // The start is durable; segment files left behind by a failure here go at the next
+        // retention pass, which deletes segments wholly below the start.
+        if let Err(e) = self.drop_segments_below_start(offset, durable) {
+            tracing::warn!(dir = %self.dir.display(), error = %e, "cannot delete segments below the log start yet");
+        }
+        Ok(offset)
+    }
+
+    /// Deletes the segments (never the active one) that lie wholly below `start`, oldest first
+    /// so that a crash part-way leaves a contiguous suffix of the log. The caller holds the
+    /// writer lock.
+    fn drop_segments_below_start(&self, start: i64, durable: bool) -> Result<usize, LogError> {
+        let removed: Vec<Arc<Segment>> = {
+            let mut segs = self.segments.write();
+            let count = segs.windows(2).take_while(|pair| pair[1].base_offset() <= start).count();
+            segs.drain(..count).collect()
+        };
+        for seg in &removed {
+            tracing::info!(segment = %seg.log_path().display(), log_start = start, "deleting segment below the log start offset");
+            seg.delete_files()?;
+        }
+        if durable && !removed.is_empty() {
+            sync_dir(&self.dir)?;
+        }
+        Ok(removed.len())
+    }
+
+    /// Deletion at segment granularity (the share coordinator's pruning; clients' DeleteRecords
+    /// is [`Self::delete_records`]): deletes the whole segments whose records all
     /// lie below `offset` (never the active one), oldest first, and raises the log start offset
     /// to the base offset of the first segment kept. Records below `offset` in a kept segment stay
     /// readable, so the log start offset, which is the first segment's base offset, survives a
@@ -656,7 +741,8 @@ impl PartitionLog {
         let removed: Vec<Arc<Segment>> = {
             let mut segs = self.segments.write();
             let removed = segs.drain(..count).collect();
-            self.log_start.store(segs[0].base_offset(), Ordering::Release);
+            // Never lower: a DeleteRecords start may lie inside the first segment kept.
+            self.log_start.fetch_max(segs[0].base_offset(), Ordering::AcqRel);
             removed
         };
         // Oldest first: a crash part-way leaves a contiguous suffix of the log.

@@ -403,26 +403,31 @@ pub(crate) fn for_each_record(
 }
 
 /// Returns the offset and timestamp of the first record of `batch` (one whole batch with
-/// header `header`) whose timestamp is >= `target`, or `None` if there is none. Decompresses
-/// at most `max_uncompressed` bytes, and only as far as the record found.
+/// header `header`) at or after offset `min_offset` whose timestamp is >= `target`, or `None`
+/// if there is none. Decompresses at most `max_uncompressed` bytes, and only as far as the
+/// record found. `min_offset` is the log start offset: records below it were deleted
+/// (DeleteRecords) even if their batch is still stored, as Kafka's `findOffsetByTimestamp`
+/// skips them.
 pub(crate) fn first_record_at_or_after(
     batch: &[u8],
     header: &BatchHeader,
     target: i64,
+    min_offset: i64,
     max_uncompressed: u64,
 ) -> Result<Option<(i64, i64)>, LogError> {
-    if header.max_timestamp < target || header.record_count <= 0 {
+    if header.max_timestamp < target || header.record_count <= 0 || header.last_offset() < min_offset {
         return Ok(None);
     }
     if header.is_log_append_time() {
         // The broker stamped every record with the batch's max timestamp.
-        return Ok(Some((header.base_offset, header.max_timestamp)));
+        return Ok(Some((header.base_offset.max(min_offset), header.max_timestamp)));
     }
     let mut found = None;
     for_each_record(batch, header, max_uncompressed, |_, r| {
         let ts = header.base_timestamp.wrapping_add(r.timestamp_delta);
-        if ts >= target {
-            found = Some((header.base_offset.wrapping_add(i64::from(r.offset_delta)), ts));
+        let offset = header.base_offset.wrapping_add(i64::from(r.offset_delta));
+        if ts >= target && offset >= min_offset {
+            found = Some((offset, ts));
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(())

@@ -10,8 +10,10 @@ enum Op {
     Append(Vec<usize>),
     /// Close (or just drop, like a crash) and reopen.
     Reopen { clean: bool },
-    /// Read from a fraction of the log end with a byte limit.
+    /// Read from a fraction of the way from the log start to the log end with a byte limit.
     Read { at: f64, max_bytes: usize },
+    /// DeleteRecords up to a fraction of the log end (below the start: a no-op).
+    Delete { at: f64 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -19,6 +21,7 @@ fn op() -> impl Strategy<Value = Op> {
         6 => prop::collection::vec(0usize..300, 1..6).prop_map(Op::Append),
         1 => any::<bool>().prop_map(|clean| Op::Reopen { clean }),
         3 => (0.0f64..1.0, 1usize..3000).prop_map(|(at, max_bytes)| Op::Read { at, max_bytes }),
+        1 => (0.0f64..1.0).prop_map(|at| Op::Delete { at }),
     ]
 }
 
@@ -60,6 +63,8 @@ fn run(ops: Vec<Op>, config: LogConfig, fsync_mode: bool) {
     let dir = tempfile::tempdir().unwrap();
     let mut log = PartitionLog::open(dir.path(), config.clone()).unwrap();
     let mut model: Vec<String> = Vec::new();
+    // The model's log start offset.
+    let mut start: i64 = 0;
     for op in ops {
         match op {
             Op::Append(lens) => {
@@ -89,15 +94,30 @@ fn run(ops: Vec<Op>, config: LogConfig, fsync_mode: bool) {
                 drop(log);
                 log = PartitionLog::open(dir.path(), config.clone()).unwrap();
                 assert_eq!(log.log_end_offset(), model.len() as i64);
+                assert_eq!(log.log_start_offset(), start, "the log start survives a reopen");
             }
             Op::Read { at, max_bytes } => {
-                let at = (at * (model.len() + 1) as f64) as i64;
-                check_read(&log, &model, at.min(model.len() as i64), max_bytes);
+                let end = model.len() as i64;
+                let at = start + (at * (end - start + 1) as f64) as i64;
+                check_read(&log, &model, at.min(end), max_bytes);
+                if start > 0 {
+                    assert!(log.read(start - 1, max_bytes).is_err(), "below the log start");
+                }
+            }
+            Op::Delete { at } => {
+                let target = (at * (model.len() + 1) as f64) as i64;
+                let target = target.min(model.len() as i64);
+                start = start.max(target);
+                assert_eq!(log.delete_records(target).unwrap(), start);
+                assert_eq!(log.log_start_offset(), start);
+                let bases = log.segment_base_offsets();
+                assert!(bases[0] <= start, "no record at or above the start is deleted");
+                assert!(bases.len() == 1 || bases[1] > start, "segments wholly below the start are deleted");
             }
         }
     }
-    let all = read_all(&log, 0);
-    assert_eq!(all.len(), model.len());
+    let all = read_all(&log, start);
+    assert_eq!(all.len() as i64, model.len() as i64 - start);
     for (o, v) in all {
         assert_eq!(v, model[o as usize]);
     }

@@ -38,17 +38,22 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 BIN = Path(os.environ.get("SHARD_BROKER_BIN", REPO / "target/release/shard-broker"))
 
-# The served table's order, as in crates/shard-protocol/src/apis.rs (the `request` target picks
-# an API by index into it). Checked against ApiVersions below.
+# The order of shard_protocol::codec_apis(): the served table as in
+# crates/shard-protocol/src/apis.rs, then CODEC_ONLY_APIS (the `request` target picks an API by
+# index into it).
 SERVED = [
     ("Produce", 0, 3), ("Fetch", 1, 4), ("ListOffsets", 2, 1), ("Metadata", 3, 0),
     ("FindCoordinator", 10, 0), ("ApiVersions", 18, 0), ("CreateTopics", 19, 2),
     ("DeleteTopics", 20, 1), ("InitProducerId", 22, 0), ("DescribeConfigs", 32, 1),
     ("CreatePartitions", 37, 0), ("IncrementalAlterConfigs", 44, 0), ("DescribeCluster", 60, 0),
+    ("DescribeLogDirs", 35, 1),
     ("DescribeTopicPartitions", 75, 0), ("ShareGroupHeartbeat", 76, 1), ("ShareGroupDescribe", 77, 1),
     ("ShareFetch", 78, 1), ("ShareAcknowledge", 79, 1), ("DescribeGroups", 15, 0),
     ("ListGroups", 16, 0), ("DeleteGroups", 42, 0), ("DescribeShareGroupOffsets", 90, 0),
     ("AlterShareGroupOffsets", 91, 0), ("DeleteShareGroupOffsets", 92, 0),
+    ("DeleteRecords", 21, 0), ("OffsetForLeaderEpoch", 23, 2),
+    # CODEC_ONLY_APIS (not served yet).
+    ("OffsetCommit", 8, 2), ("OffsetFetch", 9, 1),
 ]
 BY_KEY = {key: (i, name, vmin) for i, (name, key, vmin) in enumerate(SERVED)}
 

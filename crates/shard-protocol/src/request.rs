@@ -9,16 +9,18 @@
 use bytes::Bytes;
 use kafka_protocol::messages::{
     AlterShareGroupOffsetsRequest, ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest,
-    DeleteShareGroupOffsetsRequest, DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeGroupsRequest,
-    DescribeLogDirsRequest, DescribeShareGroupOffsetsRequest, DescribeTopicPartitionsRequest, FetchRequest, FindCoordinatorRequest,
-    IncrementalAlterConfigsRequest, InitProducerIdRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest,
-    RequestHeader, ShareGroupDescribeRequest, ShareGroupHeartbeatRequest,
+    DeleteRecordsRequest, DeleteShareGroupOffsetsRequest, DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest,
+    DescribeGroupsRequest, DescribeLogDirsRequest, DescribeShareGroupOffsetsRequest, DescribeTopicPartitionsRequest, FetchRequest,
+    FindCoordinatorRequest, IncrementalAlterConfigsRequest, InitProducerIdRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest,
+    OffsetCommitRequest, OffsetFetchRequest, OffsetForLeaderEpochRequest, ProduceRequest, RequestHeader, ShareGroupDescribeRequest,
+    ShareGroupHeartbeatRequest,
 };
 use kafka_protocol::protocol::Decodable;
 
 use crate::header::{HeaderError, RequestPrefix, decode_request_header};
+use crate::offsets::{decode_offset_commit_request, decode_offset_fetch_request};
 use crate::share_group_offsets::decode_describe_share_group_offsets_request;
-use crate::{ShareAcknowledgeRequest, ShareFetchRequest, served_range};
+use crate::{ShareAcknowledgeRequest, ShareFetchRequest, codec_range, served_range};
 
 /// The decoded body of a request of a served API.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +51,10 @@ pub enum RequestBody {
     DescribeShareGroupOffsets(DescribeShareGroupOffsetsRequest),
     AlterShareGroupOffsets(AlterShareGroupOffsetsRequest),
     DeleteShareGroupOffsets(DeleteShareGroupOffsetsRequest),
+    DeleteRecords(DeleteRecordsRequest),
+    OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
+    OffsetCommit(OffsetCommitRequest),
+    OffsetFetch(OffsetFetchRequest),
 }
 
 /// A decoded request of a served API at a served version.
@@ -120,12 +126,27 @@ pub enum RequestError {
 /// Decodes one request frame (without its 4-byte size prefix); a request of any API but Produce
 /// larger than `non_produce_max_bytes` is refused before its body is decoded.
 pub fn decode_request(frame: Bytes, non_produce_max_bytes: usize) -> Result<Decoded, RequestError> {
+    decode_with(frame, non_produce_max_bytes, served_range)
+}
+
+/// Like [`decode_request`], but for every API and version this crate has a codec for, served
+/// or not ([`crate::codec_apis`]): the fuzz targets and codec tests reach codecs written ahead
+/// of their handlers through it. The broker never calls it.
+pub fn decode_any_codec_request(frame: Bytes, non_produce_max_bytes: usize) -> Result<Decoded, RequestError> {
+    decode_with(frame, non_produce_max_bytes, codec_range)
+}
+
+fn decode_with(
+    frame: Bytes,
+    non_produce_max_bytes: usize,
+    range_of: fn(ApiKey) -> Option<kafka_protocol::protocol::VersionRange>,
+) -> Result<Decoded, RequestError> {
     let prefix = RequestPrefix::peek(&frame)?;
     let unsupported = |api_key| Ok(Decoded::Unsupported { prefix, api_key });
     let Ok(api_key) = ApiKey::try_from(prefix.api_key) else {
         return unsupported(None);
     };
-    let Some(range) = served_range(api_key) else {
+    let Some(range) = range_of(api_key) else {
         return unsupported(Some(api_key));
     };
     let version = prefix.api_version;
@@ -159,7 +180,7 @@ fn decode<T: Decodable>(b: &mut Bytes, version: i16) -> Result<T, String> {
     T::decode(b, version).map_err(|e| e.to_string())
 }
 
-/// Decodes the body of a served API (`api_key` must be one; others are an error).
+/// Decodes the body of an API with a codec (others are an error).
 fn decode_body(api_key: ApiKey, version: i16, b: &mut Bytes) -> Result<RequestBody, String> {
     use RequestBody as R;
     let v = version;
@@ -191,6 +212,10 @@ fn decode_body(api_key: ApiKey, version: i16, b: &mut Bytes) -> Result<RequestBo
         }
         ApiKey::AlterShareGroupOffsets => R::AlterShareGroupOffsets(decode(b, v)?),
         ApiKey::DeleteShareGroupOffsets => R::DeleteShareGroupOffsets(decode(b, v)?),
+        ApiKey::DeleteRecords => R::DeleteRecords(decode(b, v)?),
+        ApiKey::OffsetForLeaderEpoch => R::OffsetForLeaderEpoch(decode(b, v)?),
+        ApiKey::OffsetCommit => R::OffsetCommit(decode_offset_commit_request(b, v).map_err(|e| e.to_string())?),
+        ApiKey::OffsetFetch => R::OffsetFetch(decode_offset_fetch_request(b, v).map_err(|e| e.to_string())?),
         other => return Err(format!("{other:?} is not served")),
     })
 }

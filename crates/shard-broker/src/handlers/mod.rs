@@ -5,6 +5,7 @@ mod api_versions;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
+mod delete_records;
 mod delete_share_group_offsets;
 mod delete_topics;
 mod describe_cluster;
@@ -21,6 +22,7 @@ mod init_producer_id;
 mod list_groups;
 mod list_offsets;
 pub(crate) mod metadata;
+mod offset_for_leader_epoch;
 mod produce;
 mod share_acknowledge;
 mod share_common;
@@ -164,6 +166,10 @@ pub async fn dispatch(broker: &Arc<Broker>, conn: &Arc<ConnInfo>, frame: Bytes) 
         R::DescribeShareGroupOffsets(r) => describe_share_group_offsets::handle(&ctx, r),
         R::AlterShareGroupOffsets(r) => ctx.reply(&alter_share_group_offsets::handle(&ctx, r)),
         R::DeleteShareGroupOffsets(r) => ctx.reply(&delete_share_group_offsets::handle(&ctx, r)),
+        R::DeleteRecords(r) => delete_records::handle(&ctx, r),
+        R::OffsetForLeaderEpoch(r) => ctx.reply(&offset_for_leader_epoch::handle(&ctx, r)),
+        // Not in the served table yet, so decode_request never yields them.
+        R::OffsetCommit(_) | R::OffsetFetch(_) => Reply::Close(format!("{api_key:?} is not served")),
     }
 }
 

@@ -397,13 +397,13 @@ fn timestamp_lookup_is_bounded_too() {
     let mut b = raw_batch(4, 1, &bomb(4, 256 << 20));
     b[35..43].copy_from_slice(&i64::MAX.to_be_bytes()); // max timestamp: the batch is searched
     let h = batch::parse_header(&b).expect("header");
-    let e = records::first_record_at_or_after(&b, &h, 0, 1 << 20).expect_err("bounded");
+    let e = records::first_record_at_or_after(&b, &h, 0, 0, 1 << 20).expect_err("bounded");
     assert!(
         matches!(&e, LogError::Corrupt(m) if m.contains("message.max.uncompressed.bytes")),
         "{e:?}"
     );
     assert_eq!(
-        records::first_record_at_or_after(&b, &h, 0, 512 << 20).expect("within"),
+        records::first_record_at_or_after(&b, &h, 0, 0, 512 << 20).expect("within"),
         Some((0, 0))
     );
 }
